@@ -1,0 +1,209 @@
+"""The one HTTP client factory: timeouts, retries with backoff, status -> exception mapping.
+
+Contract of :meth:`HttpClient.request`:
+
+- returns the response when its status is a success (2xx);
+- retries what is temporary: 429 (waiting ``Retry-After`` or LINE WORKS ``rateLimit-reset``
+  when given, else exponential backoff with jitter), 5xx, and transport errors. A request
+  marked non-idempotent (a create) is retried only when the server cannot have acted on it:
+  429, 503 and failures to connect; a 500 or a dropped connection after sending is reported,
+  and the next plan finds whatever was created;
+- gives up after ``RetryPolicy.attempts`` tries with an :class:`~reconciler.errors.ApiError`
+  or :class:`~reconciler.errors.TransportError` naming the resource address, method, path and
+  status, and the provider's own error text (parsed by ``error_detail``);
+- never puts a header or token in a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from reconciler import secrets
+from reconciler.errors import ApiError, TransportError
+
+log = logging.getLogger("reconciler.http")
+
+TEMPORARY_STATUSES = frozenset({429, 500, 502, 503, 504})
+NOT_ACTED_ON_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Waits are capped at ``max_wait`` even when the server asks for more."""
+
+    attempts: int = 6
+    base_wait: float = 0.25
+    max_wait: float = 20.0
+    timeout: float = 30.0
+
+
+class _Temporary(Exception):
+    """A response worth retrying, carried through tenacity."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        super().__init__(f"HTTP {response.status_code}")
+
+
+class _Permanent(Exception):
+    """An error response not worth retrying; mapped to ApiError by request()."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        super().__init__(f"HTTP {response.status_code}")
+
+
+ErrorDetail = Callable[[httpx.Response], str]
+
+
+def default_error_detail(response: httpx.Response) -> str:
+    """A short, single-line excerpt of an error body."""
+    text = " ".join(response.text.split())
+    return text[:300]
+
+
+class HttpClient:
+    """A provider's connection: base URL, auth header, timeouts, retries, error mapping."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        secret: str | None = None,
+        policy: RetryPolicy | None = None,
+        error_detail: ErrorDetail = default_error_detail,
+        max_connections: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.provider = provider
+        self.policy = policy or RetryPolicy()
+        self.error_detail = error_detail
+        self._sleep = sleep
+        if secret:
+            secrets.register(secret)
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            headers=dict(headers),
+            timeout=httpx.Timeout(self.policy.timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        address: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """Send one request with retries; see the module docstring for the contract."""
+        url = path.lstrip("/")  # relative to base_url, which may carry a path prefix
+
+        def worth_retrying(exc: BaseException) -> bool:
+            if isinstance(exc, _Temporary):
+                status = exc.response.status_code
+                return idempotent or status in NOT_ACTED_ON_STATUSES
+            if isinstance(exc, httpx.TransportError):
+                return idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            return False
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(worth_retrying),
+            sleep=self._sleep,
+            before_sleep=lambda state: self._log_retry(state, method, path),
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, method, url, json, params)
+        except (_Temporary, _Permanent) as exc:
+            raise self._api_error(exc.response, method, path, address) from None
+        except httpx.HTTPError as exc:
+            kind = type(exc).__name__
+            detail = secrets.redact(str(exc)) or kind
+            raise TransportError(
+                f"{address}: {method} {path} failed: {kind}: {detail}",
+                address=address,
+                method=method,
+                path=path,
+            ) from None
+
+    def _send_once(
+        self, method: str, url: str, json: Any, params: Mapping[str, Any] | None
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        response = self._client.request(method, url, json=json, params=params)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.info(
+            "%s %s %s -> %d (%.0f ms)",
+            self.provider, method, response.request.url, response.status_code, elapsed_ms,
+        )
+        if response.status_code in TEMPORARY_STATUSES:
+            raise _Temporary(response)
+        if response.status_code >= 400:
+            raise _Permanent(response)
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Temporary):
+            asked = retry_after_seconds(exc.response.headers)
+            if asked is not None:
+                return min(asked, self.policy.max_wait)
+        backoff: float = self.policy.base_wait * 2.0 ** (state.attempt_number - 1)
+        return min(backoff, self.policy.max_wait) * random.uniform(0.5, 1.0)
+
+    def _log_retry(self, state: RetryCallState, method: str, path: str) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        what = str(exc) if isinstance(exc, _Temporary) else type(exc).__name__
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s %s %s: %s; retry %d/%d in %.2fs",
+            self.provider, method, path, what, state.attempt_number,
+            self.policy.attempts - 1, wait,
+        )
+
+    def _api_error(
+        self, response: httpx.Response, method: str, path: str, address: str
+    ) -> ApiError:
+        detail = secrets.redact(self.error_detail(response))
+        status = response.status_code
+        return ApiError(
+            f"{address}: {method} {path} failed with HTTP {status}: {detail}",
+            address=address,
+            method=method,
+            path=path,
+            status=status,
+        )
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds the server asks us to wait: ``Retry-After`` (seconds), else ``rateLimit-reset``."""
+    for name in ("retry-after", "ratelimit-reset"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(str(value)))
+        except ValueError:
+            continue  # an HTTP-date Retry-After: fall back to our own backoff
+    return None
+

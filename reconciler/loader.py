@@ -1,0 +1,294 @@
+"""YAML files -> :class:`~reconciler.model.Desired`, every error located at ``file:line:col``.
+
+Contract of :func:`load`:
+
+- accepts files and directories (every ``*.yaml``/``*.yml`` below a directory, sorted, hidden
+  folders skipped); merges them; a provider or calendar key defined twice is an error naming
+  both places;
+- rejects duplicate mapping keys, unknown fields, wrong types, values out of range, and (via
+  :mod:`reconciler.validate`) what the calendar's provider cannot express;
+- reports *every* problem found, as one :class:`~reconciler.errors.ConfigError`;
+- never touches the network, and bounds its own work: files over ``MAX_FILE_BYTES``, documents
+  that expand to more than ``MAX_NODES`` values (YAML alias bombs) or nest deeper than
+  ``MAX_DEPTH`` are refused before they can exhaust memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from reconciler.errors import ConfigError, Problem
+from reconciler.model import Desired, Document
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class Sources:
+    """Where each value of the merged desired state was written, keyed by its path.
+
+    Paths are tuples as pydantic reports them: ``("calendars", "team", "members", 0, "role")``.
+    """
+
+    locations: dict[YamlPath, Location] = field(default_factory=dict)
+
+    def locate(self, path: Sequence[str | int]) -> Location | None:
+        """The location of ``path``, or of its nearest written ancestor."""
+        key = tuple(path)
+        while True:
+            if key in self.locations:
+                return self.locations[key]
+            if not key:
+                return None
+            key = key[:-1]
+
+    def problem(self, path: Sequence[str | int], message: str, fallback: str = "") -> Problem:
+        loc = self.locate(path)
+        if loc is None:
+            return Problem(fallback, 0, 0, message)
+        return Problem(loc.file, loc.line, loc.col, message)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The merged desired state and where each part of it came from."""
+
+    desired: Desired
+    sources: Sources
+    files: tuple[str, ...]
+
+
+class _TooBig(Exception):
+    pass
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand files and directories into the ordered list of YAML files to read."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml")
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                problems.append(Problem(str(path), 0, 0, "no *.yaml or *.yml files in directory"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), 0, 0, "no such file or directory"))
+    unique: list[Path] = []
+    for f in files:
+        if f not in unique:
+            unique.append(f)
+    return unique, problems
+
+
+def load(paths: Iterable[str | Path]) -> Loaded:
+    """Load, validate and merge the YAML at ``paths``. Raises ConfigError with every problem."""
+    from reconciler.validate import check_desired  # validate imports loader types
+
+    files, problems = discover(paths)
+    sources = Sources()
+    providers: dict[str, Any] = {}
+    calendars: dict[str, Any] = {}
+    for path in files:
+        name = str(path)
+        data, positions, file_problems = parse_file(path)
+        problems.extend(file_problems)
+        if file_problems:
+            continue
+        doc_sources = Sources({k: Location(name, *v) for k, v in positions.items()})
+        try:
+            doc = Document.model_validate(data if data is not None else {})
+        except ValidationError as exc:
+            problems.extend(_problems_from_validation(exc, doc_sources, name))
+            continue
+        for section, target, values in (
+            ("providers", providers, doc.providers),
+            ("calendars", calendars, doc.calendars),
+        ):
+            for key, value in values.items():
+                here = doc_sources.locate((section, key))
+                if key in target:
+                    first = sources.locate((section, key))
+                    noun = section[:-1]
+                    problems.append(
+                        doc_sources.problem(
+                            (section, key),
+                            f"{noun} '{key}' is defined twice: here and at {first}",
+                            name,
+                        )
+                    )
+                    continue
+                target[key] = value
+                for path_key, loc in doc_sources.locations.items():
+                    if path_key[:2] == (section, key):
+                        sources.locations[path_key] = loc
+                if here is not None:
+                    sources.locations[(section, key)] = here
+    if problems:
+        raise ConfigError(problems)
+    desired = Desired(providers=providers, calendars=calendars)
+    problems = check_desired(desired, sources)
+    if problems:
+        raise ConfigError(problems)
+    return Loaded(desired, sources, tuple(str(f) for f in files))
+
+
+def parse_file(path: Path) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[Problem]]:
+    """Read one YAML file into plain data plus the (line, col) of every value."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = MAX_FILE_BYTES // (1024 * 1024)
+            message = f"file is {size} bytes; the limit is {limit} MiB"
+            return None, {}, [Problem(name, 0, 0, message)]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, {}, [Problem(name, 0, 0, f"cannot read file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"))
+        return None, {}, [Problem(name, line, col, "file is not UTF-8 text")]
+    return parse_text(text, name)
+
+
+def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[Problem]]:
+    """Parse YAML text; see :func:`parse_file`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if mark is None:
+            return None, {}, [Problem(name, 0, 0, message)]
+        return None, {}, [Problem(name, mark.line + 1, mark.column + 1, message)]
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text[: exc.position])
+        return None, {}, [Problem(name, line, col, f"not YAML text: {exc.reason}")]
+    except yaml.YAMLError as exc:
+        return None, {}, [Problem(name, 0, 0, f"YAML error: {exc}")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, {}, []
+    builder = _Builder(loader, name)
+    try:
+        data = builder.build(node, ())
+    except _TooBig as exc:
+        return None, {}, [Problem(name, 1, 1, str(exc))]
+    return data, builder.positions, builder.problems
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, recording positions and duplicate keys."""
+
+    def __init__(self, loader: yaml.SafeLoader, name: str) -> None:
+        self.loader = loader
+        self.name = name
+        self.positions: dict[YamlPath, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: YamlPath, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(f"document expands to more than {MAX_NODES} values (alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels")
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)  # resolves '<<' merge keys
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._scalar(key_node)
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    self._problem(key_node, "mapping keys must be plain strings")
+                    continue
+                key = str(key)
+                if key in result:
+                    first = self.positions.get(path + (key,), (0, 0))
+                    self._problem(key_node, f"duplicate key '{key}' (first at line {first[0]})")
+                    continue
+                self.positions[path + (key,)] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+                result[key] = self.build(value_node, path + (key,), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            self._problem(node, "expected a plain value here")
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as exc:
+            self._problem(node, f"cannot read value: {exc.problem}")
+            return None
+
+    def _problem(self, node: yaml.Node, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.name, mark.line + 1, mark.column + 1, message))
+
+
+def _problems_from_validation(exc: ValidationError, sources: Sources, name: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(part for part in err["loc"] if part != "[key]")
+        where = ".".join(_fmt(part) for part in loc).replace(".[", "[")
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown field '{loc[-1]}'"
+        elif kind == "missing":
+            message = f"missing required field '{loc[-1]}'"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if "[key]" in err["loc"]:
+                message = f"invalid key '{loc[-1]}': {message}"
+        prefix = f"{where}: " if where else ""
+        problems.append(sources.problem(loc, prefix + message, name))
+    return problems
+
+
+def _fmt(part: str | int) -> str:
+    return f"[{part}]" if isinstance(part, int) else str(part)
+
+
+def _line_col(prefix: str) -> tuple[int, int]:
+    line = prefix.count("\n") + 1
+    col = len(prefix) - (prefix.rfind("\n") + 1) + 1
+    return line, col

@@ -1,0 +1,176 @@
+"""Pydantic models of the desired state: the YAML's meaning, and the source of schemas/*.json.
+
+One YAML document (a file) holds any of two top-level mappings:
+
+- ``providers``: name -> connection settings (type, credentials by env var name, base URL);
+- ``calendars``: stable key -> calendar (provider name, identity, fields, members).
+
+Files are merged by :mod:`reconciler.loader`; keys are unique across all files. Fields left out
+of a calendar are *not managed*: calrecon leaves their live value alone. ``members``, when
+present, is authoritative: a live member missing from it is revoked.
+
+These models check what a single document can check (types, unknown fields, the principal of
+a member). What depends on the provider (roles it can express, length limits) is checked by
+:mod:`reconciler.validate` against the provider's declared capabilities.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_URL = "https://calrecon.dev/schemas/calrecon.schema.json"
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+"""Provider names and calendar keys: lower-case, digits, ``-`` and ``_``; used in addresses."""
+
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(str, Enum):
+    """One role vocabulary for every provider; each provider maps the ones it can express.
+
+    - ``manage``: change the calendar itself and its events (LINE WORKS
+      CALENDAR_EVENT_READ_WRITE);
+    - ``write``: create and change events (LINE WORKS EVENT_READ_WRITE);
+    - ``read``: see event details (LINE WORKS EVENT_READ);
+    - ``free_busy``: see only when events are (LINE WORKS EVENT_READ_FREE_BUSY).
+    """
+
+    MANAGE = "manage"
+    WRITE = "write"
+    READ = "read"
+    FREE_BUSY = "free_busy"
+
+
+class PrincipalType(str, Enum):
+    USER = "user"
+    GROUP = "group"
+    ORGUNIT = "orgunit"
+
+
+class Member(_Strict):
+    """A calendar member: exactly one of ``user``, ``group`` or ``orgunit``, plus a role."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "oneOf": [{"required": ["user"]}, {"required": ["group"]}, {"required": ["orgunit"]}]
+        },
+    )
+
+    user: str | None = Field(default=None, min_length=1, description="User id or e-mail.")
+    group: str | None = Field(default=None, min_length=1, description="Group id.")
+    orgunit: str | None = Field(default=None, min_length=1, description="Organisation unit id.")
+    role: Role
+
+    @model_validator(mode="after")
+    def _exactly_one_principal(self) -> Member:
+        given = [t for t in PrincipalType if getattr(self, t.value) is not None]
+        if len(given) != 1:
+            raise ValueError("a member names exactly one of 'user', 'group' or 'orgunit'")
+        return self
+
+    @property
+    def principal_type(self) -> PrincipalType:
+        return next(t for t in PrincipalType if getattr(self, t.value) is not None)
+
+    @property
+    def principal_id(self) -> str:
+        value = getattr(self, self.principal_type.value)
+        assert isinstance(value, str)
+        return normalize_principal_id(value)
+
+    @property
+    def principal(self) -> str:
+        """The member's identity, ``type:id``: members are compared keyed by this."""
+        return f"{self.principal_type.value}:{self.principal_id}"
+
+
+def normalize_principal_id(value: str) -> str:
+    """E-mail addresses compare case-insensitively; other ids are opaque and kept as given."""
+    value = value.strip()
+    return value.lower() if "@" in value else value
+
+
+class State(str, Enum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class Calendar(_Strict):
+    """A calendar. ``name`` is required: it identifies the calendar when ``id`` is not pinned."""
+
+    provider: Key = Field(description="Name of an entry under 'providers'.")
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The provider's calendar id. Pin it to rename a calendar safely.",
+    )
+    name: str = Field(min_length=1, description="Calendar name; identifies it when no id is set.")
+    description: str | None = Field(default=None, description="Left alone when omitted.")
+    public: bool | None = Field(default=None, description="Left alone when omitted.")
+    members: list[Member] | None = Field(
+        default=None,
+        description="Authoritative when present: live members not listed are revoked.",
+    )
+    state: State = Field(
+        default=State.PRESENT, description="'absent' deletes the calendar: the only way to."
+    )
+
+
+class LineWorksProvider(_Strict):
+    """A LINE WORKS tenant, reached with an OAuth access token (scope ``calendar``)."""
+
+    type: Literal["lineworks"]
+    token_env: EnvVarName = Field(
+        default="LINEWORKS_TOKEN", description="Environment variable holding the access token."
+    )
+    base_url: str = Field(
+        default="https://www.worksapis.com/v1.0", description="API base URL (override for tests)."
+    )
+    user_id: str = Field(
+        default="me", min_length=1, description="User whose calendar list is reconciled."
+    )
+
+
+ProviderConfig = LineWorksProvider
+"""Every provider type's settings; a discriminated union once there are several."""
+
+
+class Document(_Strict):
+    """One YAML file."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="calrecon desired state",
+        json_schema_extra={"$id": SCHEMA_URL},
+    )
+
+    providers: dict[Key, ProviderConfig] = Field(default_factory=dict)
+    calendars: dict[Key, Calendar] = Field(default_factory=dict)
+
+
+class Desired(_Strict):
+    """Every file merged: what the planner reconciles."""
+
+    providers: dict[str, ProviderConfig]
+    calendars: dict[str, Calendar]
+
+    def calendars_of(self, provider: str) -> dict[str, Calendar]:
+        return {k: c for k, c in self.calendars.items() if c.provider == provider}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of one YAML document, as checked in at schemas/calrecon.schema.json."""
+    schema = Document.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

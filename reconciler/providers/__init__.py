@@ -1,0 +1,1 @@
+"""Provider implementations. Each lives in its own package and never imports another."""

@@ -1,0 +1,103 @@
+"""What every provider offers the planner and apply, and what it declares it can express.
+
+Pure: no HTTP here. The planner drives a provider in stages (list calendars, read the matched
+ones) and asks it to translate canonical values into the exact requests apply will send.
+
+Canonical calendar values are plain dicts with the keys of :data:`CALENDAR_FIELDS`:
+``name`` (str), ``description`` (str, "" when none), ``public`` (bool) and ``members``
+(``{"user:alice@example.com": "manage", ...}``: principal -> role, roles in the YAML
+vocabulary). Desired values carry only the keys the YAML manages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reconciler.model import PrincipalType, Role
+
+CALENDAR_FIELDS = ("name", "description", "public", "members")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can express; the loader rejects YAML that asks for more."""
+
+    roles: frozenset[Role]
+    principal_types: frozenset[PrincipalType]
+    calendar_fields: frozenset[str]
+    max_name_length: int | None = None
+    max_description_length: int | None = None
+    can_rename: bool = True
+    can_delete_calendars: bool = True
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def roles_in_order(self) -> list[Role]:
+        """The expressible roles, strongest first (the YAML vocabulary's order)."""
+        return [r for r in Role if r in self.roles]
+
+
+@dataclass(frozen=True)
+class LiveCalendarRef:
+    """A calendar as the account's calendar list shows it: enough to match identity."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One HTTP request apply will send, exactly: method, path below the base URL, body.
+
+    Path and body may hold the placeholder ``${ADDRESS}`` for the id of a calendar that an
+    earlier phase of the same apply creates; apply substitutes it before sending. Headers and
+    tokens are never part of a planned request.
+    """
+
+    method: str
+    path: str
+    body: Any = None
+    params: Mapping[str, str] | None = None
+    idempotent: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"method": self.method, "path": self.path}
+        if self.params:
+            data["params"] = dict(self.params)
+        if self.body is not None:
+            data["body"] = self.body
+        return data
+
+
+class Provider(Protocol):
+    """A configured provider, bound to credentials and a base URL."""
+
+    name: str
+    capabilities: Capabilities
+
+    def list_calendars(self) -> list[LiveCalendarRef]:
+        """Every calendar of the account that calrecon may match by id or name."""
+
+    def read_calendar(self, calendar_id: str, address: str) -> dict[str, Any] | None:
+        """The canonical live value of one calendar; None when the provider says it is gone."""
+
+    def create_calendar(self, address: str, desired: dict[str, Any]) -> list[PlannedRequest]:
+        """Requests that create a calendar with the desired canonical value."""
+
+    def update_calendar(
+        self, calendar_id: str, desired: dict[str, Any], changed: set[str]
+    ) -> list[PlannedRequest]:
+        """Requests that bring the calendar to ``desired``; ``changed`` names the fields."""
+
+    def delete_calendar(self, calendar_id: str) -> list[PlannedRequest]:
+        """Requests that delete the calendar."""
+
+    def send(self, request: PlannedRequest, address: str) -> Any:
+        """Send one planned request; return the decoded response body (None when empty)."""
+
+    def created_id(self, response: Any) -> str:
+        """The new calendar's id, from the create response."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,118 @@
+"""LINE WORKS HTTP calls. Raw dicts in and out; the only module that knows the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.errors import ApiError, ResponseError
+from reconciler.http import HttpClient, RetryPolicy
+
+PAGE_SIZE = 50  # the documented maximum of calendar-personals ``count``
+
+
+def error_detail(response: httpx.Response) -> str:
+    """``CODE: description`` from a ``{code, description}`` error body, else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and ("code" in body or "description" in body):
+        return f"{body.get('code', '')}: {body.get('description', '')}".strip(": ")
+    return " ".join(response.text.split())[:300] or response.reason_phrase
+
+
+class LineWorksClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        policy: RetryPolicy | None = None,
+        max_connections: int = 16,
+    ) -> None:
+        self.http = HttpClient(
+            provider="lineworks",
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            secret=token,
+            policy=policy,
+            error_detail=error_detail,
+            max_connections=max_connections,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def list_calendar_personals(self, user_id: str, address: str) -> Iterator[dict[str, Any]]:
+        """Every ``calendarPersonals`` item, following ``responseMetaData.nextCursor``."""
+        path = f"/users/{quote(user_id, safe='')}/calendar-personals"
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"count": str(PAGE_SIZE)}
+            if cursor:
+                params["cursor"] = cursor
+            body = self._json("GET", path, address, params=params)
+            items = body.get("calendarPersonals") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise ResponseError(
+                    f"{address}: GET {path}: response has no 'calendarPersonals' list",
+                    address=address, method="GET", path=path, status=200,
+                )
+            yield from items
+            meta = body.get("responseMetaData") or {}
+            cursor = meta.get("nextCursor") if isinstance(meta, dict) else None
+            if not cursor:
+                return
+            if cursor in seen:  # a server that loops would otherwise page forever
+                raise ResponseError(f"{address}: GET {path}: the cursor repeats: {cursor}")
+            seen.add(cursor)
+
+    def get_calendar(self, calendar_id: str, address: str) -> dict[str, Any] | None:
+        """The calendar's shared properties; None when the API answers 404."""
+        try:
+            body = self._json("GET", f"/calendars/{quote(calendar_id, safe='')}", address)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(body, dict):
+            raise ResponseError(f"{address}: GET /calendars/{calendar_id}: not a JSON object")
+        return body
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        address: str,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        response = self.http.request(
+            method, path, address=address, json=body, params=params, idempotent=idempotent
+        )
+        return _decode(response, address, method, path)
+
+    def _json(
+        self, method: str, path: str, address: str, params: Mapping[str, str] | None = None
+    ) -> Any:
+        response = self.http.request(method, path, address=address, params=params)
+        return _decode(response, address, method, path)
+
+
+def _decode(response: httpx.Response, address: str, method: str, path: str) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        excerpt = " ".join(response.text.split())[:120]
+        raise ResponseError(
+            f"{address}: {method} {path} answered HTTP {response.status_code} with a body "
+            f"that is not JSON: {excerpt!r}",
+            address=address, method=method, path=path, status=response.status_code,
+        ) from None

@@ -1,0 +1,63 @@
+"""Builds configured providers from the desired state: credentials, base URLs, limits.
+
+The only place that reads tokens from the environment. With ``sandbox`` endpoints given, every
+provider is pointed at its emulator and uses the emulator's token instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Protocol
+
+from reconciler.errors import CalreconError
+from reconciler.http import RetryPolicy
+from reconciler.model import Desired
+from reconciler.providers.base import Provider
+
+
+class SandboxEndpoint(Protocol):
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def token(self) -> str: ...
+
+
+def build_providers(
+    desired: Desired,
+    *,
+    sandbox: Mapping[str, SandboxEndpoint] | None = None,
+    policy: RetryPolicy | None = None,
+    parallelism: int = 8,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Provider]:
+    """One provider per configured name that a calendar uses."""
+    env = os.environ if environ is None else environ
+    used = {c.provider for c in desired.calendars.values()}
+    providers: dict[str, Provider] = {}
+    missing = []
+    for name in sorted(used):
+        config = desired.providers[name]
+        endpoint = sandbox.get(config.type) if sandbox is not None else None
+        if endpoint is not None:
+            token, base_url = endpoint.token, endpoint.base_url
+        else:
+            token = env.get(config.token_env, "")
+            base_url = config.base_url
+            if not token:
+                missing.append(f"provider '{name}' ({config.type}): environment variable "
+                               f"{config.token_env} is not set")
+                continue
+        if config.type == "lineworks":
+            from reconciler.providers.lineworks.provider import LineWorksProvider
+
+            providers[name] = LineWorksProvider(
+                name, config, token, base_url=base_url, policy=policy,
+                max_connections=parallelism,
+            )
+    if missing:
+        for provider in providers.values():
+            provider.close()
+        raise CalreconError("\n".join(missing) + "\n(or run with --sandbox to use the emulators)")
+    return providers

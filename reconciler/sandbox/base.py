@@ -1,0 +1,218 @@
+"""What every emulator shares: routing, the request log, seeded faults, persistence.
+
+An emulator is a WSGI application (Werkzeug) holding its state in memory behind a lock. It is
+written from shared/providers.md, never from our clients, so that it checks them.
+
+- Every request is recorded (method, path, query, JSON body) *before* any fault is injected,
+  so tests can count what a client sent.
+- :class:`Faults` injects, from a seed, latency, 429 with ``Retry-After``, 500, 503 and
+  dropped connections (the socket is shut before any answer). Faults are drawn only for the
+  routes under the API prefix.
+- :meth:`Emulator.snapshot` / :meth:`Emulator.restore` give the state as JSON-able data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    headers: dict[str, str]
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass
+class Faults:
+    """Seeded fault injection. Rates are probabilities per request, drawn in this order."""
+
+    seed: int = 0
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+    rate_503: float = 0.0
+    rate_drop: float = 0.0
+    latency: float = 0.0  # seconds added to every request
+    slow_rate: float = 0.0  # probability of an extra ``slow_seconds`` delay
+    slow_seconds: float = 0.0
+    retry_after: int = 0  # the Retry-After value sent with injected 429s
+    _rng: random.Random = field(init=False, repr=False)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def draw(self) -> str | None:
+        """The fault for the next request: "429", "500", "503", "drop", or None."""
+        with self._lock:
+            roll = self._rng.random()
+            slow = self._rng.random() < self.slow_rate
+        if self.latency or slow:
+            time.sleep(self.latency + (self.slow_seconds if slow else 0.0))
+        for name, rate in (("429", self.rate_429), ("500", self.rate_500),
+                           ("503", self.rate_503), ("drop", self.rate_drop)):
+            if roll < rate:
+                return name
+            roll -= rate
+        return None
+
+
+class ApiFailure(Exception):
+    """Raised by a handler to answer with the provider's error shape."""
+
+    def __init__(self, status: int, message: str, code: str = "") -> None:
+        self.status = status
+        self.message = message
+        self.code = code
+        super().__init__(message)
+
+
+Handler = Callable[..., Response]
+
+
+class Emulator:
+    """Base WSGI emulator. Subclasses set ``name``, ``rules`` and the error shape."""
+
+    name = "emulator"
+
+    def __init__(self, token: str, faults: Faults | None = None) -> None:
+        self.token = token
+        self.faults = faults or Faults()
+        self.lock = threading.RLock()
+        self.requests: list[RecordedRequest] = []
+        self.url_map = Map(list(self.rules()), strict_slashes=False)
+
+    # -- for subclasses -------------------------------------------------------------------
+    def rules(self) -> Iterable[Rule]:
+        raise NotImplementedError
+
+    def authorized(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    def error(self, status: int, message: str, code: str = "") -> Response:
+        raise NotImplementedError
+
+    def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def restore(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def extra_headers(self, request: Request, endpoint: str) -> dict[str, str]:
+        """Headers added to every routed answer (e.g. rate-limit counters)."""
+        return {}
+
+    def throttled(self, request: Request, endpoint: str) -> Response | None:
+        """A 429 answer when the emulated rate budget is spent, else None."""
+        return None
+
+    # -- request log ----------------------------------------------------------------------
+    def writes(self) -> list[RecordedRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.is_write]
+
+    def reset_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    # -- WSGI -----------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request, environ)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
+        self._record(request)
+        fault = self.faults.draw()
+        if fault == "drop":
+            _drop(environ)
+            return Response(b"", status=500)
+        if fault in ("429", "503"):
+            headers = {"Retry-After": str(self.faults.retry_after)}
+            failure = self.error(int(fault), "injected fault", "TOO_MANY_REQUESTS")
+            failure.headers.update(headers)
+            return failure
+        if fault == "500":
+            return self.error(500, "injected fault", "INTERNAL_SERVER_ERROR")
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return self.error(404, "Method not found", "NOT_FOUND")
+        except MethodNotAllowed:
+            return self.error(405, "Method not allowed", "METHOD_NOT_ALLOWED")
+        except HTTPException as exc:
+            return self.error(exc.code or 400, exc.description or "bad request", "BAD_REQUEST")
+        if not self.authorized(request):
+            return self.error(401, "Authentication failed", "UNAUTHORIZED")
+        limited = self.throttled(request, str(endpoint))
+        if limited is not None:
+            return limited
+        handler: Handler = getattr(self, f"on_{endpoint}")
+        try:
+            with self.lock:
+                response = handler(request, **args)
+        except ApiFailure as exc:
+            response = self.error(exc.status, exc.message, exc.code)
+        response.headers.update(self.extra_headers(request, str(endpoint)))
+        return response
+
+    def _record(self, request: Request) -> None:
+        body: Any = None
+        raw = request.get_data(cache=True)
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        entry = RecordedRequest(
+            request.method,
+            request.path,
+            {k: request.args.getlist(k) for k in request.args},
+            body,
+            {k.lower(): v for k, v in request.headers.items()},
+        )
+        with self.lock:
+            self.requests.append(entry)
+
+
+def json_body(request: Request) -> Any:
+    """The request's JSON body; a body that is not JSON is the caller's 400."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiFailure(400, "request body is not valid JSON", "INVALID_PARAMETER") from None
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data), status=status, mimetype="application/json")
+
+
+def _drop(environ: dict[str, Any]) -> None:
+    """Close the connection without answering, as a crashed proxy would."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
