@@ -184,8 +184,8 @@ def parse_file(path: Path) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[P
 
 def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[Problem]]:
     """Parse YAML text; see :func:`parse_file`."""
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters at once
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -198,8 +198,7 @@ def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int
         return None, {}, [Problem(name, line, col, f"not YAML text: {exc.reason}")]
     except yaml.YAMLError as exc:
         return None, {}, [Problem(name, 0, 0, f"YAML error: {exc}")]
-    finally:
-        loader.dispose()
+    loader.dispose()
     if node is None:
         return None, {}, []
     builder = _Builder(loader, name)
@@ -228,14 +227,21 @@ class _Builder:
             raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels")
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.MappingNode):
+            own = {id(k) for k, _ in node.value}
             self.loader.flatten_mapping(node)  # resolves '<<' merge keys
             result: dict[Any, Any] = {}
+            merged: set[str] = set()  # keys that came from a '<<' merge: own keys override
             for key_node, value_node in node.value:
                 key = self._scalar(key_node)
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     self._problem(key_node, "mapping keys must be plain strings")
                     continue
                 key = str(key)
+                if key in merged and id(key_node) in own:
+                    merged.discard(key)
+                    del result[key]
+                elif key in result and id(key_node) not in own:
+                    continue  # an earlier merge source wins, as YAML specifies
                 if key in result:
                     first = self.positions.get(path + (key,), (0, 0))
                     self._problem(key_node, f"duplicate key '{key}' (first at line {first[0]})")
@@ -245,6 +251,8 @@ class _Builder:
                     key_node.start_mark.column + 1,
                 )
                 result[key] = self.build(value_node, path + (key,), depth + 1)
+                if id(key_node) not in own:
+                    merged.add(key)
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]

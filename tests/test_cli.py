@@ -1,0 +1,127 @@
+"""The command line end to end, in-process, with the sandbox over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> str:
+    return str(tmp_path / "sandbox.json")
+
+
+def run(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(cli, list(args), prog_name="calrecon", catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_examples_plan_apply_plan_converges(runner: CliRunner, state: str) -> None:
+    code, out, _ = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state,
+                       "--detailed-exitcode")
+    assert code == 2
+    assert "Plan: 1 to create, 1 to update, 1 to delete." in out
+    assert "~ member user:bob@example.com: \"read\" -> \"write\"" in out
+    assert "- member user:dave@example.com" in out
+    code, out, _ = run(runner, "apply", str(EXAMPLES), "--sandbox", "--sandbox-state", state,
+                       "--auto-approve")
+    assert code == 0, out
+    assert "Apply complete: 3 applied, 0 failed, 0 skipped." in out
+    assert "works.design-reviews: create complete (id calendar-" in out
+    code, out, _ = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state,
+                       "--detailed-exitcode")
+    assert code == 0
+    assert out.strip().endswith("No changes. The live state matches the YAML.")
+
+
+def test_validate_reports_file_line_and_exits_1(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("calendars:\n  team:\n    provider: works\n    name: T\n    colour: red\n")
+    code, out, err = run(runner, "validate", str(bad))
+    assert code == 1
+    assert f"Error: {bad}:5:5: calendars.team.colour: unknown field 'colour'" in err
+    assert "1 problem found; nothing was sent." in err
+    code, out, _ = run(runner, "validate", str(EXAMPLES))
+    assert code == 0 and out.startswith("Valid: 2 file(s), 1 provider(s), 4 calendar(s).")
+
+
+def test_bad_yaml_makes_no_request(runner: CliRunner, tmp_path: Path, state: str) -> None:
+    folder = tmp_path / "yaml"
+    shutil.copytree(EXAMPLES, folder)
+    (folder / "lineworks.yaml").write_text(
+        (folder / "lineworks.yaml").read_text().replace("role: read", "role: owner"))
+    code, _, err = run(runner, "plan", str(folder), "--sandbox", "--sandbox-state", state)
+    assert code == 1 and "role" in err
+    assert not Path(state).exists()  # the sandbox never even started
+
+
+def test_apply_without_a_terminal_refuses_instead_of_waiting(runner: CliRunner,
+                                                             state: str) -> None:
+    code, _, err = run(runner, "apply", str(EXAMPLES), "--sandbox", "--sandbox-state", state)
+    assert code == 1
+    assert "standard input is not a terminal" in err and "--auto-approve" in err
+    code, out, _ = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state)
+    assert "Plan: 1 to create, 1 to update, 1 to delete." in out  # nothing was applied
+
+
+def test_missing_token_is_a_clear_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LINEWORKS_TOKEN", raising=False)
+    code, _, err = run(runner, "plan", str(EXAMPLES))
+    assert code == 1
+    assert "environment variable LINEWORKS_TOKEN is not set" in err
+    assert "--sandbox" in err
+
+
+def test_verbose_logs_requests_without_the_token(runner: CliRunner, state: str) -> None:
+    code, _, err = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state, "-v")
+    assert code == 0
+    assert "lineworks GET http://127.0.0.1:" in err
+    assert "/calendar-personals?count=50 -> 200" in err
+    assert "sandbox-lineworks-token" not in err
+
+
+def test_every_command_has_help(runner: CliRunner) -> None:
+    for args in ([], ["validate"], ["plan"], ["apply"], ["schema"], ["sandbox"],
+                 ["sandbox", "serve"], ["sandbox", "reset"]):
+        code, out, _ = run(runner, *args, "--help")
+        assert code == 0 and "Usage: calrecon" in out
+
+
+def test_sandbox_reset_forgets_state(runner: CliRunner, state: str) -> None:
+    run(runner, "apply", str(EXAMPLES), "--sandbox", "--sandbox-state", state, "--auto-approve")
+    assert Path(state).exists()
+    code, _, _ = run(runner, "sandbox", "reset", "--state", state)
+    assert code == 0 and not Path(state).exists()
+
+
+def test_corrupt_sandbox_state_is_a_clear_error(runner: CliRunner, state: str) -> None:
+    Path(state).write_text("{not json")
+    code, _, err = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state)
+    assert code == 1 and "cannot read the sandbox state" in err and "sandbox reset" in err
+
+
+def test_schema_command_prints_the_schema(runner: CliRunner) -> None:
+    code, out, _ = run(runner, "schema")
+    assert code == 0 and json.loads(out)["title"] == "calrecon desired state"
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "reconciler", "--version"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("calrecon, version ")
