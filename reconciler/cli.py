@@ -277,10 +277,11 @@ def serve(state: Path) -> None:
         box = Sandbox(state).start()
     except SandboxStateError as exc:
         _fail(str(exc))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C does, saving the state
     for name, endpoint in box.endpoints().items():
         click.echo(f"{name:10} {endpoint.base_url}  token: {endpoint.token}")
-    click.echo(f"State: {state} (saved on exit). Press Ctrl-C to stop.")
+    click.echo(f"State: {state} (saved on exit). Press Ctrl-C to stop.", nl=True)
+    sys.stdout.flush()
     try:
         signal.pause()
     except KeyboardInterrupt:
@@ -288,6 +289,10 @@ def serve(state: Path) -> None:
     finally:
         box.save()
         box.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @sandbox.command()

@@ -125,3 +125,30 @@ def test_python_dash_m_runs_the_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "reconciler", "--version"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("calrecon, version ")
+
+
+def test_sandbox_serve_answers_any_client_and_saves_on_exit(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    state = tmp_path / "served.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--state", str(state)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        name, url, _, token = proc.stdout.readline().split()
+        assert name == "lineworks" and url.startswith("http://127.0.0.1:")
+        headers = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(f"{url}/calendars", json={"calendarName": "From curl"},
+                             headers=headers)
+        assert created.status_code == 201
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+    assert "From curl" in state.read_text()
