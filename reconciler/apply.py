@@ -22,7 +22,7 @@ from typing import Any
 
 from reconciler.errors import CalreconError
 from reconciler.plan import Action, Change, Plan
-from reconciler.providers.base import PlannedRequest, Provider
+from reconciler.providers.base import PlannedRequest, Provider, placeholder
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,6 @@ class ApplyReport:
     @property
     def ok(self) -> bool:
         return all(o.status == "applied" for o in self.outcomes)
-
-
-def placeholder(address: str) -> str:
-    """The marker a planned request carries for the id of a calendar created earlier."""
-    return "${" + address + "}"
 
 
 def resolve(request: PlannedRequest, ids: Mapping[str, str]) -> PlannedRequest:

@@ -14,7 +14,8 @@ from deepdiff import DeepDiff
 
 from reconciler.plan import FieldChange
 
-FIELD_ORDER = ("name", "description", "public", "members")
+FIELD_ORDER = ("name", "summary", "description", "location", "public", "all_day", "start", "end",
+               "timezone", "recurrence", "alert", "members", "sharing")
 
 
 def project(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

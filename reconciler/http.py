@@ -3,7 +3,8 @@
 Contract of :meth:`HttpClient.request`:
 
 - returns the response when its status is a success (2xx);
-- retries what is temporary: 429 (waiting ``Retry-After`` or LINE WORKS ``rateLimit-reset``
+- retries what is temporary (by default; a provider may narrow it, e.g. ONLYOFFICE answers
+  500 for permanent errors too): 429 (waiting ``Retry-After`` or LINE WORKS ``rateLimit-reset``
   when given, else exponential backoff with jitter), 5xx, and transport errors. A request
   marked non-idempotent (a create) is retried only when the server cannot have acted on it:
   429, 503 and failures to connect; a 500 or a dropped connection after sending is reported,
@@ -82,12 +83,14 @@ class HttpClient:
         secret: str | None = None,
         policy: RetryPolicy | None = None,
         error_detail: ErrorDetail = default_error_detail,
+        temporary: Callable[[httpx.Response], bool] | None = None,
         max_connections: int = 16,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.provider = provider
         self.policy = policy or RetryPolicy()
         self.error_detail = error_detail
+        self._temporary = temporary or (lambda r: r.status_code in TEMPORARY_STATUSES)
         self._sleep = sleep
         if secret:
             secrets.register(secret)
@@ -156,7 +159,7 @@ class HttpClient:
             "%s %s %s -> %d (%.0f ms)",
             self.provider, method, response.request.url, response.status_code, elapsed_ms,
         )
-        if response.status_code in TEMPORARY_STATUSES:
+        if response.status_code >= 400 and self._temporary(response):
             raise _Temporary(response)
         if response.status_code >= 400:
             raise _Permanent(response)

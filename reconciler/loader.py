@@ -279,7 +279,17 @@ def _problems_from_validation(exc: ValidationError, sources: Sources, name: str)
         loc = tuple(part for part in err["loc"] if part != "[key]")
         where = ".".join(_fmt(part) for part in loc).replace(".[", "[")
         kind = err["type"]
-        if kind == "extra_forbidden":
+        if kind == "union_tag_invalid":  # a provider's `type` names no known provider
+            ctx = err.get("ctx", {})
+            loc = (*loc, ctx.get("discriminator", "type").strip("'"))
+            where = ".".join(_fmt(part) for part in loc).replace(".[", "[")
+            message = (f"unknown provider type {ctx.get('tag')!r} "
+                       f"(known: {ctx.get('expected_tags', '')})").replace("'", "")
+        elif kind == "union_tag_not_found":
+            loc = (*loc, "type")
+            where = ".".join(_fmt(part) for part in loc).replace(".[", "[")
+            message = "missing required field 'type'"
+        elif kind == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'"
         elif kind == "missing":
             message = f"missing required field '{loc[-1]}'"

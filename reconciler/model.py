@@ -3,7 +3,7 @@
 One YAML document (a file) holds any of two top-level mappings:
 
 - ``providers``: name -> connection settings (type, credentials by env var name, base URL);
-- ``calendars``: stable key -> calendar (provider name, identity, fields, members).
+- ``calendars``: stable key -> calendar (provider name, identity, fields, members, events).
 
 Files are merged by :mod:`reconciler.loader`; keys are unique across all files. Fields left out
 of a calendar are *not managed*: calrecon leaves their live value alone. ``members``, when
@@ -16,10 +16,14 @@ a member). What depends on the provider (roles it can express, length limits) is
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reconciler.recurrence import normalize_rrule
 
 SCHEMA_URL = "https://calrecon.dev/schemas/calrecon.schema.json"
 
@@ -100,6 +104,74 @@ def normalize_principal_id(value: str) -> str:
     return value.lower() if "@" in value else value
 
 
+class Alert(str, Enum):
+    """When to remind attendees before an event; one vocabulary for every provider."""
+
+    NONE = "none"
+    MIN_5 = "5m"
+    MIN_15 = "15m"
+    MIN_30 = "30m"
+    HOUR_1 = "1h"
+    HOUR_2 = "2h"
+    DAY_1 = "1d"
+
+
+ALERT_MINUTES = {Alert.NONE: None, Alert.MIN_5: 5, Alert.MIN_15: 15, Alert.MIN_30: 30,
+                 Alert.HOUR_1: 60, Alert.HOUR_2: 120, Alert.DAY_1: 1440}
+
+
+class Event(_Strict):
+    """An event, keyed in its calendar by a stable uid (the YAML key).
+
+    Timed events give ``start`` and ``end`` as local date-times plus an IANA ``timezone``
+    (an offset on the date-time is converted into that zone). All-day events give dates;
+    their ``end`` is the last day *included* (default: ``start``, a one-day event).
+    """
+
+    summary: str = Field(min_length=1)
+    description: str | None = Field(default=None, description="Left alone when omitted.")
+    location: str | None = Field(default=None, description="Left alone when omitted.")
+    start: dt.date | dt.datetime = Field(description="Local date-time, or a date (all-day).")
+    end: dt.date | dt.datetime | None = Field(
+        default=None, description="Timed: required. All-day: the last day included."
+    )
+    timezone: str | None = Field(default=None, description="IANA zone; required when timed.")
+    recurrence: str | None = Field(
+        default=None, description="An RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20261231T000000Z"
+    )
+    alert: Alert | None = Field(default=None, description="Left alone when omitted.")
+    sharing: list[Member] | None = Field(
+        default=None, description="Per-event sharing (ONLYOFFICE); authoritative when present."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as "
+                             "Europe/Berlin)") from None
+        return value
+
+    @field_validator("recurrence")
+    @classmethod
+    def _valid_rrule(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return normalize_rrule(value)  # raises ValueError with the reason
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, dt.datetime)
+
+
+EventKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)]
+"""Event uids: used as the provider's event id or UID, so no spaces, ``@`` or ``/``."""
+
+
 class State(str, Enum):
     PRESENT = "present"
     ABSENT = "absent"
@@ -124,6 +196,14 @@ class Calendar(_Strict):
     state: State = Field(
         default=State.PRESENT, description="'absent' deletes the calendar: the only way to."
     )
+    events: dict[EventKey, Event] | None = Field(
+        default=None, description="Events keyed by their stable uid."
+    )
+    prune: bool = Field(
+        default=False,
+        description="Delete live events that 'events' does not list (within the events' "
+        "window). Otherwise they are left alone and counted in the plan.",
+    )
 
 
 class LineWorksProvider(_Strict):
@@ -141,8 +221,22 @@ class LineWorksProvider(_Strict):
     )
 
 
-ProviderConfig = LineWorksProvider
-"""Every provider type's settings; a discriminated union once there are several."""
+class OnlyOfficeProvider(_Strict):
+    """An ONLYOFFICE Workspace/Community Server portal.
+
+    Authenticates with a token from ``token_env`` when that variable is set, else exchanges
+    the user name and password from ``username_env`` / ``password_env`` for one.
+    """
+
+    type: Literal["onlyoffice"]
+    base_url: str = Field(description="Portal URL, e.g. https://office.example.com")
+    token_env: EnvVarName = Field(default="ONLYOFFICE_TOKEN")
+    username_env: EnvVarName = Field(default="ONLYOFFICE_USERNAME")
+    password_env: EnvVarName = Field(default="ONLYOFFICE_PASSWORD")
+
+
+ProviderConfig = Annotated[LineWorksProvider | OnlyOfficeProvider, Field(discriminator="type")]
+"""Every provider type's settings, chosen by ``type``."""
 
 
 class Document(_Strict):

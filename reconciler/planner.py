@@ -3,17 +3,20 @@
 Contract of :func:`make_plan`:
 
 - reads only; never writes;
-- fetches in stages (list calendars of every provider, then read every matched calendar), each
-  stage fanned out over a pool of ``parallelism`` threads, so no task ever waits on another;
+- fetches in stages (list calendars of every provider; read every matched calendar; read the
+  events of every calendar that manages events), each stage fanned out over a pool of
+  ``parallelism`` threads, so no task ever waits on another;
 - identity per DESIGN.md: a pinned ``id`` must exist (it is never replaced by a create); else
   the exact name must match exactly one live calendar; two live calendars with the name is an
-  IdentityError, as is two YAML calendars resolving to one live calendar;
+  IdentityError, as is two YAML calendars resolving to one live calendar. Events are matched
+  by uid;
 - any failed read aborts the whole plan with that error: a read failure never becomes a
   create or a delete.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,9 +24,17 @@ from typing import Any, TypeVar
 
 from reconciler.diff import diff, expand
 from reconciler.errors import IdentityError
+from reconciler.events import canonical_event, window
 from reconciler.model import Calendar, Desired, State
 from reconciler.plan import Action, Change, Phase, Plan
-from reconciler.providers.base import LiveCalendarRef, Provider
+from reconciler.providers.base import (
+    LiveCalendar,
+    LiveCalendarRef,
+    LiveEvent,
+    Provider,
+    Window,
+    placeholder,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,6 +62,8 @@ class _Target:
     address: str
     calendar: Calendar
     live_id: str | None  # None: not found, so create (or nothing, when absent)
+    events: dict[str, dict[str, Any]]  # uid -> desired canonical event
+    window: Window | None  # dates to read live events over; None when events are unmanaged
 
 
 def fan_out(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -63,26 +76,42 @@ def fan_out(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) 
     return [f.result() for f in futures]
 
 
-def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int = 8) -> Plan:
+def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int = 8,
+              today: dt.date | None = None) -> Plan:
     in_use = sorted({c.provider for c in desired.calendars.values()})
+    windows = _event_windows(desired, today)
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
-        listings = dict(
-            zip(in_use, fan_out(pool, lambda n: providers[n].list_calendars(), in_use), strict=True)
-        )
-        targets = _match(desired, listings)
+        listings = dict(zip(in_use, fan_out(
+            pool, lambda n: providers[n].list_calendars(_union(windows, desired, n)), in_use,
+        ), strict=True))
+        targets = _match(desired, listings, windows)
         to_read = [t for t in targets if t.live_id is not None]
         reads = fan_out(
             pool,
             lambda t: providers[t.calendar.provider].read_calendar(t.live_id or "", t.address),
             to_read,
         )
-    live_values = {t.address: value for t, value in zip(to_read, reads, strict=True)}
+        live_cals = {t.address: value for t, value in zip(to_read, reads, strict=True)}
+        with_events = [t for t in to_read if t.window is not None
+                       and t.calendar.state is State.PRESENT
+                       and live_cals[t.address] is not None]
+        event_reads = fan_out(
+            pool,
+            lambda t: providers[t.calendar.provider].read_events(
+                live_cals[t.address], t.address, t.window),  # type: ignore[arg-type]
+            with_events,
+        )
+    live_events = {t.address: evs for t, evs in zip(with_events, event_reads, strict=True)}
     plan = Plan()
     for target in targets:
-        change = _calendar_change(target, live_values.get(target.address),
-                                  providers[target.calendar.provider])
+        provider = providers[target.calendar.provider]
+        live = live_cals.get(target.address)
+        change = _calendar_change(target, live, provider)
         if change is not None:
             plan.changes.append(change)
+        if target.window is not None and target.calendar.state is State.PRESENT:
+            plan.changes.extend(_event_changes(target, live, live_events.get(target.address, []),
+                                               provider, plan.notes))
     managed = {t.live_id for t in targets if t.live_id}
     for name in in_use:
         left = sum(1 for ref in listings[name] if ref.id not in managed)
@@ -92,7 +121,24 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
     return plan
 
 
-def _match(desired: Desired, listings: Mapping[str, list[LiveCalendarRef]]) -> list[_Target]:
+def _event_windows(desired: Desired, today: dt.date | None) -> dict[str, Window]:
+    """Per calendar key that manages events: the dates its live events are read over."""
+    result = {}
+    for key, cal in desired.calendars.items():
+        if cal.events is not None:
+            result[key] = window((canonical_event(e) for e in cal.events.values()), today)
+    return result
+
+
+def _union(windows: Mapping[str, Window], desired: Desired, provider: str) -> Window | None:
+    spans = [w for k, w in windows.items() if desired.calendars[k].provider == provider]
+    if not spans:
+        return None
+    return min(s for s, _ in spans), max(e for _, e in spans)
+
+
+def _match(desired: Desired, listings: Mapping[str, list[LiveCalendarRef]],
+           windows: Mapping[str, Window]) -> list[_Target]:
     problems: list[str] = []
     targets: list[_Target] = []
     claimed: dict[tuple[str, str], str] = {}
@@ -120,14 +166,15 @@ def _match(desired: Desired, listings: Mapping[str, list[LiveCalendarRef]]) -> l
                 problems.append(f"{address}: matches live calendar {live_id}, as {other} does")
                 continue
             claimed[(cal.provider, live_id)] = address
-        targets.append(_Target(key, address, cal, live_id))
+        events = {uid: canonical_event(e) for uid, e in (cal.events or {}).items()}
+        targets.append(_Target(key, address, cal, live_id, events, windows.get(key)))
     if problems:
         raise IdentityError("\n".join(problems))
     return targets
 
 
 def _calendar_change(
-    target: _Target, live: dict[str, Any] | None, provider: Provider
+    target: _Target, live: LiveCalendar | None, provider: Provider
 ) -> Change | None:
     cal = target.calendar
     common: dict[str, Any] = {"address": target.address, "provider": cal.provider,
@@ -142,15 +189,14 @@ def _calendar_change(
     if cal.state is State.ABSENT:
         if live is None:
             return None
-        assert target.live_id is not None
         return Change(
             **common,
             action=Action.DELETE,
             phase=Phase.DELETE_CALENDARS,
-            fields=expand(live, removing=True),
-            requests=tuple(provider.delete_calendar(target.live_id)),
-            live_id=target.live_id,
-            live=live,
+            fields=expand(live.value, removing=True),
+            requests=tuple(provider.delete_calendar(live)),
+            live_id=live.id,
+            live=live.value,
         )
     desired = canonical_calendar(cal)
     if live is None:
@@ -161,18 +207,66 @@ def _calendar_change(
             fields=expand(desired, removing=False),
             requests=tuple(provider.create_calendar(target.address, desired)),
         )
-    assert target.live_id is not None
-    changes = diff(desired, live)
+    changes = diff(desired, live.value)
     if not changes:
         return None
+    before = {k: live.value.get(k) for k in desired}
+    if live.blocked:
+        return Change(**common, action=Action.BLOCKED, phase=Phase.UPDATE_CALENDARS,
+                      fields=changes, live_id=live.id, live=before, reason=live.blocked)
     changed = {c.path.split(".", 1)[0] for c in changes}
     return Change(
         **common,
         action=Action.UPDATE,
         phase=Phase.UPDATE_CALENDARS,
         fields=changes,
-        requests=tuple(provider.update_calendar(target.live_id, desired, changed)),
-        live_id=target.live_id,
-        live={k: live.get(k) for k in desired},
+        requests=tuple(provider.update_calendar(live, desired, changed)),
+        live_id=live.id,
+        live=before,
     )
 
+
+def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: list[LiveEvent],
+                   provider: Provider, notes: list[str]) -> list[Change]:
+    """Creates, updates and (with ``prune``) deletes for one calendar's events."""
+    changes = []
+    if live_cal is None:  # the calendar is created in this apply: its id is not known yet
+        calendar_id, depends_on = placeholder(target.address), target.address
+    else:
+        calendar_id, depends_on = live_cal.id, None
+    by_uid = {e.uid: e for e in live_events}
+    for uid in sorted(target.events):
+        desired = target.events[uid]
+        address = f"{target.address}.events.{uid}"
+        common: dict[str, Any] = {"address": address, "provider": target.calendar.provider,
+                                  "kind": "event", "phase": Phase.WRITE_EVENTS,
+                                  "depends_on": depends_on}
+        wanted = provider.event_value(desired)
+        live = by_uid.get(uid)
+        if live is None:
+            changes.append(Change(**common, action=Action.CREATE,
+                                  fields=expand(wanted, removing=False),
+                                  requests=tuple(provider.create_event(calendar_id, uid,
+                                                                       desired))))
+            continue
+        fields = diff(wanted, live.value)
+        if fields:
+            changed = {f.path.split(".", 1)[0] for f in fields}
+            changes.append(Change(
+                **common, action=Action.UPDATE, fields=fields, live_id=live.id,
+                live={k: live.value.get(k) for k in wanted},
+                requests=tuple(provider.update_event(calendar_id, live, desired, changed)),
+            ))
+    unmanaged = [e for uid, e in sorted(by_uid.items()) if uid not in target.events]
+    if unmanaged and target.calendar.prune:
+        for live in unmanaged:
+            changes.append(Change(
+                address=f"{target.address}.events.{live.uid}", provider=target.calendar.provider,
+                kind="event", action=Action.DELETE, phase=Phase.DELETE_EVENTS,
+                fields=expand(live.value, removing=True), live_id=live.id, live=live.value,
+                requests=tuple(provider.delete_event(calendar_id, live)),
+            ))
+    elif unmanaged:
+        notes.append(f"{target.address}: {len(unmanaged)} unmanaged event(s) left alone "
+                     "(set prune: true to delete them)")
+    return changes

@@ -2,16 +2,25 @@
 
 Pure: takes the desired state and where it was written, returns located problems. Checks that
 each calendar names a defined provider, asks only for what that provider can express (roles,
-principal types, fields, length limits), lists each member once, and can be identified without
-ambiguity (no two calendars pinning the same id, or sharing a name without a pinned id).
+principal types, fields, length limits), lists each member once, can be identified without
+ambiguity (no two calendars pinning the same id, or sharing a name without a pinned id), and
+that each event is well formed (end not before start, a zone for timed events).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
 from reconciler.errors import Problem
+from reconciler.events import to_zone
 from reconciler.loader import Sources
-from reconciler.model import Desired, State
+from reconciler.model import Calendar, Desired, Event, Member, State
 from reconciler.providers.base import Capabilities
+
+YamlPath = tuple[str | int, ...]
+Report = Callable[[YamlPath, str], None]
 
 
 def capabilities_for(provider_type: str) -> Capabilities:
@@ -20,6 +29,10 @@ def capabilities_for(provider_type: str) -> Capabilities:
         from reconciler.providers.lineworks.mapping import CAPABILITIES
 
         return CAPABILITIES
+    if provider_type == "onlyoffice":
+        from reconciler.providers.onlyoffice.mapping import CAPABILITIES as OO_CAPABILITIES
+
+        return OO_CAPABILITIES
     raise KeyError(provider_type)
 
 
@@ -28,11 +41,9 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
     seen_ids: dict[tuple[str, str], str] = {}
     seen_names: dict[tuple[str, str], str] = {}
     for key, cal in desired.calendars.items():
-        base = ("calendars", key)
+        base: YamlPath = ("calendars", key)
 
-        def problem(
-            path: tuple[str | int, ...], message: str, base: tuple[str, str] = base
-        ) -> None:
+        def problem(path: YamlPath, message: str, base: YamlPath = base) -> None:
             problems.append(sources.problem(base + path, message))
 
         provider = desired.providers.get(cal.provider)
@@ -41,48 +52,7 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
             problem(("provider",), f"unknown provider '{cal.provider}' (known: {known})")
             continue
         caps = capabilities_for(provider.type)
-        kind = provider.type
-        if caps.max_name_length is not None and len(cal.name) > caps.max_name_length:
-            problem(
-                ("name",),
-                f"name is {len(cal.name)} characters; {kind} allows at most "
-                f"{caps.max_name_length}",
-            )
-        if cal.description is not None:
-            limit = caps.max_description_length
-            if limit is not None and len(cal.description) > limit:
-                problem(
-                    ("description",),
-                    f"description is {len(cal.description)} characters; {kind} allows at most "
-                    f"{limit}",
-                )
-        for field_name in ("description", "public", "members"):
-            if getattr(cal, field_name) is not None and field_name not in caps.calendar_fields:
-                reason = caps.notes.get(field_name, "")
-                problem((field_name,), f"{kind} cannot manage '{field_name}'{reason}")
-        if cal.state is State.ABSENT and not caps.can_delete_calendars:
-            problem(("state",), f"{kind} cannot delete calendars{caps.notes.get('state', '')}")
-        principals: dict[str, int] = {}
-        for i, member in enumerate(cal.members or []):
-            if member.principal_type not in caps.principal_types:
-                allowed = ", ".join(sorted(t.value for t in caps.principal_types))
-                problem(
-                    ("members", i, member.principal_type.value),
-                    f"{kind} cannot share with a {member.principal_type.value} "
-                    f"(it can with: {allowed})",
-                )
-            if member.role not in caps.roles:
-                allowed = ", ".join(r.value for r in caps.roles_in_order())
-                problem(
-                    ("members", i, "role"),
-                    f"{kind} cannot express role '{member.role.value}' (it can: {allowed})",
-                )
-            if member.principal in principals:
-                first = sources.locate((*base, "members", principals[member.principal]))
-                problem(("members", i), f"member '{member.principal}' is listed twice "
-                        f"(first at {first})")
-            else:
-                principals[member.principal] = i
+        _check_calendar(cal, provider.type, caps, problem, sources, base)
         if cal.id is not None:
             id_key = (cal.provider, cal.id)
             if id_key in seen_ids:
@@ -98,3 +68,94 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
                 )
             seen_names[name_key] = key
     return problems
+
+
+def _check_calendar(cal: Calendar, kind: str, caps: Capabilities, problem: Report,
+                    sources: Sources, base: YamlPath) -> None:
+    _limit(problem, ("name",), "name", cal.name, caps.max_name_length, kind)
+    _limit(problem, ("description",), "description", cal.description,
+           caps.max_description_length, kind)
+    for field_name in ("description", "public", "members"):
+        if getattr(cal, field_name) is not None and field_name not in caps.calendar_fields:
+            problem((field_name,), f"{kind} cannot manage '{field_name}'"
+                    f"{caps.notes.get(field_name, '')}")
+    if cal.state is State.ABSENT and not caps.can_delete_calendars:
+        problem(("state",), f"{kind} cannot delete calendars{caps.notes.get('state', '')}")
+    _check_members(cal.members or [], "members", kind, caps, problem, sources, base)
+    if cal.events is None:
+        if cal.prune:
+            problem(("prune",), "prune needs an 'events' mapping (it may be empty: events: {})")
+        return
+    if not caps.event_fields:
+        problem(("events",), f"{kind} cannot manage events{caps.notes.get('events', '')}")
+        return
+    for uid, event in cal.events.items():
+        where: YamlPath = ("events", uid)
+
+        def event_problem(path: YamlPath, message: str, where: YamlPath = where) -> None:
+            problem(where + path, message)
+
+        _check_event(event, kind, caps, event_problem, sources, base + where)
+
+
+def _check_event(event: Event, kind: str, caps: Capabilities, problem: Report,
+                 sources: Sources, base: YamlPath) -> None:
+    for field_name in ("description", "location", "alert", "sharing", "recurrence"):
+        if getattr(event, field_name) is not None and field_name not in caps.event_fields:
+            problem((field_name,), f"{kind} events cannot carry '{field_name}'"
+                    f"{caps.notes.get('event.' + field_name, '')}")
+    _limit(problem, ("summary",), "summary", event.summary, caps.max_summary_length, kind)
+    _limit(problem, ("description",), "description", event.description,
+           caps.max_event_description_length, kind)
+    _limit(problem, ("location",), "location", event.location, caps.max_location_length, kind)
+    _check_members(event.sharing or [], "sharing", kind, caps, problem, sources, base)
+    start, end = event.start, event.end
+    if event.all_day:
+        if event.timezone is not None:
+            problem(("timezone",), "an all-day event takes no timezone (its dates are dates)")
+        if end is not None and isinstance(end, dt.datetime):
+            problem(("end",), "start is a date but end is a date-time: use two dates for an "
+                    "all-day event, or two date-times for a timed one")
+        elif end is not None and end < start:
+            problem(("end",), f"end {end} is before start {start}")
+        return
+    assert isinstance(start, dt.datetime)
+    if event.timezone is None:
+        problem(("start",), "a timed event needs 'timezone' (an IANA name, e.g. Europe/Berlin)")
+        return
+    if end is None:
+        problem(("start",), "a timed event needs 'end'")
+        return
+    if not isinstance(end, dt.datetime):
+        problem(("end",), "start is a date-time but end is a date: use two date-times")
+        return
+    zone = ZoneInfo(event.timezone)
+    if to_zone(end, zone) < to_zone(start, zone):
+        problem(("end",), f"end {end.isoformat()} is before start {start.isoformat()}")
+
+
+def _check_members(members: list[Member], field_name: str, kind: str, caps: Capabilities,
+                   problem: Report, sources: Sources, base: YamlPath) -> None:
+    principals: dict[str, int] = {}
+    for i, member in enumerate(members):
+        if member.principal_type not in caps.principal_types:
+            allowed = ", ".join(sorted(t.value for t in caps.principal_types))
+            problem((field_name, i, member.principal_type.value),
+                    f"{kind} cannot share with a {member.principal_type.value} "
+                    f"(it can with: {allowed})")
+        if member.role not in caps.roles:
+            allowed = ", ".join(r.value for r in caps.roles_in_order())
+            problem((field_name, i, "role"),
+                    f"{kind} cannot express role '{member.role.value}' (it can: {allowed})")
+        if member.principal in principals:
+            first = sources.locate(base + (field_name, principals[member.principal]))
+            problem((field_name, i), f"member '{member.principal}' is listed twice "
+                    f"(first at {first})")
+        else:
+            principals[member.principal] = i
+
+
+def _limit(problem: Report, path: YamlPath, label: str, value: str | None, limit: int | None,
+           kind: str) -> None:
+    if value is not None and limit is not None and len(value) > limit:
+        problem(path, f"{label} is {len(value)} characters; {kind} allows at most {limit}")

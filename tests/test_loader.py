@@ -59,7 +59,7 @@ BAD: list[tuple[str, str, str, str]] = [
     ("unknown-provider", GOOD.replace("provider: works", "provider: office"), "6:5",
      "unknown provider 'office' (known: works)"),
     ("unknown-provider-type", GOOD.replace("type: lineworks", "type: outlook"), "3:5",
-     "providers.works.type: Input should be 'lineworks'"),
+     "providers.works.type: unknown provider type outlook (known: lineworks, onlyoffice)"),
     ("bad-key", GOOD.replace("  team:", "  Team Calendar:"), "5:3",
      "invalid key 'Team Calendar'"),
     ("state-unknown", GOOD.replace("    name: Team\n", "    name: Team\n    state: gone\n"),

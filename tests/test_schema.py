@@ -7,10 +7,21 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from yaml.resolver import Resolver
 
 from reconciler.model import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class EditorLoader(yaml.SafeLoader):
+    """Reads YAML as a JSON-Schema editor does: dates and times stay strings."""
+
+
+EditorLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in Resolver.yaml_implicit_resolvers.items()
+}
 SCHEMA = ROOT / "schemas" / "calrecon.schema.json"
 
 
@@ -33,7 +44,7 @@ def test_examples_validate_against_schema_and_point_editors_at_it() -> None:
             continue  # e.g. workflow files
         ref = text.splitlines()[0].split("$schema=", 1)[1]
         assert (path.parent / ref).resolve() == SCHEMA
-        errors = list(validator.iter_errors(yaml.safe_load(text)))
+        errors = list(validator.iter_errors(yaml.load(text, Loader=EditorLoader)))
         assert not errors, (path, [e.message for e in errors])
 
 

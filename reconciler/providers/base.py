@@ -11,6 +11,7 @@ vocabulary). Desired values carry only the keys the YAML manages.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,6 +32,10 @@ class Capabilities:
     max_description_length: int | None = None
     can_rename: bool = True
     can_delete_calendars: bool = True
+    event_fields: frozenset[str] = frozenset()
+    max_summary_length: int | None = None
+    max_event_description_length: int | None = None
+    max_location_length: int | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def roles_in_order(self) -> list[Role]:
@@ -47,12 +52,42 @@ class LiveCalendarRef:
 
 
 @dataclass(frozen=True)
+class LiveCalendar:
+    """A calendar read from the provider.
+
+    ``value`` is canonical; ``raw`` is the provider's own record, kept so that full-replace
+    updates can carry the fields calrecon does not manage. ``blocked`` explains why this
+    account cannot update the calendar ("" when it can).
+    """
+
+    id: str
+    value: dict[str, Any]
+    raw: Any = None
+    blocked: str = ""
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """An event read from the provider: its uid, the provider's id, values, raw record."""
+
+    uid: str
+    id: str
+    value: dict[str, Any]
+    raw: Any = None
+
+
+def placeholder(address: str) -> str:
+    """The marker a planned request carries for the id of a calendar created earlier."""
+    return "${" + address + "}"
+
+
+@dataclass(frozen=True)
 class PlannedRequest:
     """One HTTP request apply will send, exactly: method, path below the base URL, body.
 
-    Path and body may hold the placeholder ``${ADDRESS}`` for the id of a calendar that an
-    earlier phase of the same apply creates; apply substitutes it before sending. Headers and
-    tokens are never part of a planned request.
+    Path and body may hold :func:`placeholder` markers for the id of a calendar that an
+    earlier phase of the same apply creates; apply substitutes them before sending. Headers
+    and tokens are never part of a planned request.
     """
 
     method: str
@@ -70,28 +105,55 @@ class PlannedRequest:
         return data
 
 
+Window = tuple[dt.date, dt.date]
+
+
 class Provider(Protocol):
-    """A configured provider, bound to credentials and a base URL."""
+    """A configured provider, bound to credentials and a base URL.
+
+    The planner calls, in stages: :meth:`list_calendars`, :meth:`read_calendar` for each
+    matched calendar, :meth:`read_events` for each calendar that manages events. Values are
+    canonical (see the module docstring and :mod:`reconciler.events`); :meth:`event_value`
+    projects a desired event onto what this provider can read back, so ``==`` is meaningful.
+    """
 
     name: str
     capabilities: Capabilities
 
-    def list_calendars(self) -> list[LiveCalendarRef]:
-        """Every calendar of the account that calrecon may match by id or name."""
+    def list_calendars(self, window: Window | None) -> list[LiveCalendarRef]:
+        """Every calendar of the account that calrecon may match by id or name. ``window``
+        covers every managed event of this provider (None when no calendar has events)."""
 
-    def read_calendar(self, calendar_id: str, address: str) -> dict[str, Any] | None:
-        """The canonical live value of one calendar; None when the provider says it is gone."""
+    def read_calendar(self, calendar_id: str, address: str) -> LiveCalendar | None:
+        """One calendar; None when the provider says it does not exist."""
+
+    def read_events(self, calendar: LiveCalendar, address: str, window: Window) -> list[LiveEvent]:
+        """Every event of the calendar that overlaps ``window``, once each."""
+
+    def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """A desired canonical event as this provider reads events back."""
 
     def create_calendar(self, address: str, desired: dict[str, Any]) -> list[PlannedRequest]:
         """Requests that create a calendar with the desired canonical value."""
 
     def update_calendar(
-        self, calendar_id: str, desired: dict[str, Any], changed: set[str]
+        self, live: LiveCalendar, desired: dict[str, Any], changed: set[str]
     ) -> list[PlannedRequest]:
         """Requests that bring the calendar to ``desired``; ``changed`` names the fields."""
 
-    def delete_calendar(self, calendar_id: str) -> list[PlannedRequest]:
+    def delete_calendar(self, live: LiveCalendar) -> list[PlannedRequest]:
         """Requests that delete the calendar."""
+
+    def create_event(self, calendar_id: str, uid: str, desired: dict[str, Any]
+                     ) -> list[PlannedRequest]:
+        """Requests that create the event; ``calendar_id`` may be a placeholder."""
+
+    def update_event(self, calendar_id: str, live: LiveEvent, desired: dict[str, Any],
+                     changed: set[str]) -> list[PlannedRequest]:
+        """Requests that bring the event to ``desired`` (canonical, not projected)."""
+
+    def delete_event(self, calendar_id: str, live: LiveEvent) -> list[PlannedRequest]:
+        """Requests that delete the event."""
 
     def send(self, request: PlannedRequest, address: str) -> Any:
         """Send one planned request; return the decoded response body (None when empty)."""

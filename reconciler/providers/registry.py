@@ -40,16 +40,32 @@ def build_providers(
     for name in sorted(used):
         config = desired.providers[name]
         endpoint = sandbox.get(config.type) if sandbox is not None else None
+        username = password = ""
         if endpoint is not None:
             token, base_url = endpoint.token, endpoint.base_url
         else:
             token = env.get(config.token_env, "")
             base_url = config.base_url
-            if not token:
+            if config.type == "onlyoffice" and not token:
+                username = env.get(config.username_env, "")
+                password = env.get(config.password_env, "")
+                if not (username and password):
+                    missing.append(f"provider '{name}' (onlyoffice): set {config.token_env}, "
+                                   f"or {config.username_env} and {config.password_env}")
+                    continue
+            elif not token:
                 missing.append(f"provider '{name}' ({config.type}): environment variable "
                                f"{config.token_env} is not set")
                 continue
-        if config.type == "lineworks":
+        if config.type == "onlyoffice":
+            from reconciler.providers.onlyoffice.provider import OnlyOfficeProvider
+
+            providers[name] = OnlyOfficeProvider(
+                name, config, token=token or None, username=username or None,
+                password=password or None, base_url=base_url, policy=policy,
+                max_connections=parallelism,
+            )
+        elif config.type == "lineworks":
             from reconciler.providers.lineworks.provider import LineWorksProvider
 
             providers[name] = LineWorksProvider(

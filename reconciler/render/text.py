@@ -65,8 +65,9 @@ def _change(change: dict[str, Any]) -> list[str]:
 def _field(field: dict[str, Any], action: str) -> str:
     path, before, after = field["path"], field["before"], field["after"]
     label = path
-    if path.startswith("members."):
-        label = "member " + path.removeprefix("members.")
+    for group, noun in (("members.", "member "), ("sharing.", "shared with ")):
+        if path.startswith(group):
+            label = noun + path.removeprefix(group)
     if action == "delete" or after is None:
         return f"- {label}: {_value(before)}"
     if action == "create" or before is None:

@@ -104,7 +104,7 @@ class Emulator:
     def rules(self) -> Iterable[Rule]:
         raise NotImplementedError
 
-    def authorized(self, request: Request) -> bool:
+    def authorized(self, request: Request, endpoint: str) -> bool:
         raise NotImplementedError
 
     def error(self, status: int, message: str, code: str = "") -> Response:
@@ -115,6 +115,14 @@ class Emulator:
 
     def restore(self, data: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def injected(self, status: int) -> Response:
+        """The answer of an injected 429/500/503: by default the provider's error shape."""
+        return self.error(status, "injected fault")
+
+    def route_path(self, path: str) -> str:
+        """The path to route (a subclass may strip a suffix the API allows)."""
+        return path
 
     def extra_headers(self, request: Request, endpoint: str) -> dict[str, str]:
         """Headers added to every routed answer (e.g. rate-limit counters)."""
@@ -145,23 +153,21 @@ class Emulator:
         if fault == "drop":
             _drop(environ)
             return Response(b"", status=500)
-        if fault in ("429", "503"):
-            headers = {"Retry-After": str(self.faults.retry_after)}
-            failure = self.error(int(fault), "injected fault", "TOO_MANY_REQUESTS")
-            failure.headers.update(headers)
+        if fault is not None:
+            failure = self.injected(int(fault))
+            if fault in ("429", "503"):
+                failure.headers["Retry-After"] = str(self.faults.retry_after)
             return failure
-        if fault == "500":
-            return self.error(500, "injected fault", "INTERNAL_SERVER_ERROR")
         adapter = self.url_map.bind_to_environ(environ)
         try:
-            endpoint, args = adapter.match()
+            endpoint, args = adapter.match(self.route_path(request.path))
         except NotFound:
             return self.error(404, "Method not found", "NOT_FOUND")
         except MethodNotAllowed:
             return self.error(405, "Method not allowed", "METHOD_NOT_ALLOWED")
         except HTTPException as exc:
             return self.error(exc.code or 400, exc.description or "bad request", "BAD_REQUEST")
-        if not self.authorized(request):
+        if not self.authorized(request, str(endpoint)):
             return self.error(401, "Authentication failed", "UNAUTHORIZED")
         limited = self.throttled(request, str(endpoint))
         if limited is not None:

@@ -23,9 +23,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from reconciler.sandbox.base import Emulator, Faults
 from reconciler.sandbox.lineworks import PREFIX as LINEWORKS_PREFIX
 from reconciler.sandbox.lineworks import LineWorksEmulator
-from reconciler.sandbox.seed import seed_lineworks
+from reconciler.sandbox.onlyoffice import OnlyOfficeEmulator
+from reconciler.sandbox.seed import seed_lineworks, seed_onlyoffice
 
-TOKENS = {"lineworks": "sandbox-lineworks-token"}
+TOKENS = {"lineworks": "sandbox-lineworks-token", "onlyoffice": "sandbox-onlyoffice-token"}
 STATE_VERSION = 1
 
 
@@ -52,12 +53,15 @@ class Sandbox:
     ) -> None:
         self.state_file = state_file
         self.lineworks = LineWorksEmulator(TOKENS["lineworks"], faults, rate_limit=rate_limit)
-        self.emulators: dict[str, Emulator] = {"lineworks": self.lineworks}
-        self._prefixes = {"lineworks": LINEWORKS_PREFIX}
+        self.onlyoffice = OnlyOfficeEmulator(TOKENS["onlyoffice"], faults)
+        self.emulators: dict[str, Emulator] = {"lineworks": self.lineworks,
+                                               "onlyoffice": self.onlyoffice}
+        self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": ""}
         self._servers: dict[str, BaseWSGIServer] = {}
         self._threads: list[threading.Thread] = []
         self._seeders: dict[str, Callable[[], None]] = {
             "lineworks": lambda: seed_lineworks(self.lineworks),
+            "onlyoffice": lambda: seed_onlyoffice(self.onlyoffice),
         }
         if state_file is not None and state_file.exists():
             self._load(state_file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -83,6 +84,19 @@ class LineWorksClient:
             raise ResponseError(f"{address}: GET /calendars/{calendar_id}: not a JSON object")
         return body
 
+    def list_events(self, user_id: str, calendar_id: str, start: dt.datetime,
+                    until: dt.datetime, address: str) -> list[dict[str, Any]]:
+        """``events[]`` of one window; the API refuses windows over 31 days."""
+        path = f"{events_path(user_id, calendar_id)}"
+        params = {"fromDateTime": start.isoformat(timespec="seconds"),
+                  "untilDateTime": until.isoformat(timespec="seconds")}
+        body = self._json("GET", path, address, params=params)
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            raise ResponseError(f"{address}: GET {path}: response has no 'events' list",
+                                address=address, method="GET", path=path, status=200)
+        return events
+
     def send(
         self,
         method: str,
@@ -102,6 +116,12 @@ class LineWorksClient:
     ) -> Any:
         response = self.http.request(method, path, address=address, params=params)
         return _decode(response, address, method, path)
+
+
+def events_path(user_id: str, calendar_id: str) -> str:
+    """The events collection of a calendar; ``calendar_id`` may be a plan placeholder."""
+    cal = calendar_id if calendar_id.startswith("${") else quote(calendar_id, safe="")
+    return f"/users/{quote(user_id, safe='')}/calendars/{cal}/events"
 
 
 def _decode(response: httpx.Response, address: str, method: str, path: str) -> Any:

@@ -10,11 +10,18 @@ Canonical calendar: see :mod:`reconciler.providers.base`.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar.prop import vDuration
 
 from reconciler.errors import ResponseError
+from reconciler.events import local_iso, to_zone
 from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import CALENDAR_FIELDS, Capabilities
+from reconciler.recurrence import normalize_rrule
+from reconciler.timezones import iana_zone
 
 CAPABILITIES = Capabilities(
     roles=frozenset(Role),
@@ -22,6 +29,12 @@ CAPABILITIES = Capabilities(
     calendar_fields=frozenset(CALENDAR_FIELDS),
     max_name_length=50,
     max_description_length=1000,
+    event_fields=frozenset({"summary", "description", "location", "start", "end", "timezone",
+                            "recurrence", "alert"}),
+    max_summary_length=200,
+    max_event_description_length=5000,
+    max_location_length=100,
+    notes={"public": "", "event.sharing": " (LINE WORKS shares whole calendars, not events)"},
 )
 
 ROLE_TO_API = {
@@ -89,3 +102,93 @@ def calendar_body(desired: dict[str, Any], fields: set[str] | None = None) -> di
         value = desired[name]
         body[FIELD_TO_API[name]] = members_to_api(value) if name == "members" else value
     return body
+
+
+# -- events ---------------------------------------------------------------------------------
+# Choices where providers.md §2 says NOT CONFIRMED, shared with the emulator's documentation:
+# an all-day event is {"date": ...} with an *exclusive* end date (as in iCalendar DTEND),
+# while calrecon's canonical end is the last day included; a series is one component.
+
+ALERT_TO_TRIGGER = {"5m": "-PT5M", "15m": "-PT15M", "30m": "-PT30M", "1h": "-PT1H",
+                    "2h": "-PT2H", "1d": "-P1D"}
+MINUTES_TO_ALERT = {5: "5m", 15: "15m", 30: "30m", 60: "1h", 120: "2h", 1440: "1d"}
+READ_ONLY_EVENT_FIELDS = ("createdTime", "updatedTime", "viewUrl", "organizer")
+
+
+def event_to_canonical(item: Any, address: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(eventId, canonical value, raw component) of one ``events[]`` item."""
+    comps = item.get("eventComponents") if isinstance(item, dict) else None
+    if not isinstance(comps, list) or not comps or not isinstance(comps[0], dict):
+        raise ResponseError(f"{address}: lineworks event has no eventComponents: {item!r:.200}")
+    # The series master is the component that is not an exception of another.
+    main = next((c for c in comps if isinstance(c, dict) and not c.get("recurringEventId")),
+                comps[0])
+    uid = main.get("eventId")
+    if not isinstance(uid, str) or not isinstance(main.get("start"), dict):
+        raise ResponseError(f"{address}: lineworks event is malformed: {main!r:.200}")
+    value: dict[str, Any] = {"summary": main.get("summary") or ""}
+    value.update(_times(main, address))
+    rules = [r for r in main.get("recurrence") or [] if str(r).upper().startswith("RRULE:")]
+    value["recurrence"] = normalize_rrule(rules[0]) if rules else ""
+    value["description"] = main.get("description") or ""
+    value["location"] = main.get("location") or ""
+    value["alert"] = _alert(main.get("reminders"))
+    return uid, value, main
+
+
+def event_component(uid: str, desired: dict[str, Any], base: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """The full component for POST or PUT (a full replace): the live component without its
+    read-only fields, overlaid with every field calrecon manages."""
+    comp = {k: v for k, v in (base or {}).items() if k not in READ_ONLY_EVENT_FIELDS}
+    comp["eventId"] = uid
+    comp["summary"] = desired["summary"]
+    if desired["all_day"]:
+        last = dt.date.fromisoformat(desired["end"])
+        comp["start"] = {"date": desired["start"]}
+        comp["end"] = {"date": (last + dt.timedelta(days=1)).isoformat()}
+    else:
+        zone = desired["timezone"]
+        comp["start"] = {"dateTime": desired["start"], "timeZone": zone}
+        comp["end"] = {"dateTime": desired["end"], "timeZone": zone}
+    comp["recurrence"] = [f"RRULE:{desired['recurrence']}"] if desired["recurrence"] else []
+    for key in ("description", "location"):
+        if key in desired:
+            comp[key] = desired[key]
+    if "alert" in desired:
+        trigger = ALERT_TO_TRIGGER.get(desired["alert"])
+        comp["reminders"] = [{"method": "DISPLAY", "trigger": trigger}] if trigger else []
+    return comp
+
+
+def _times(comp: dict[str, Any], address: str) -> dict[str, Any]:
+    start, end = comp.get("start") or {}, comp.get("end") or comp.get("start") or {}
+    try:
+        if "date" in start:
+            first = dt.date.fromisoformat(start["date"])
+            after = dt.date.fromisoformat(end.get("date", start["date"]))
+            last = max(first, after - dt.timedelta(days=1))
+            return {"all_day": True, "start": first.isoformat(), "end": last.isoformat()}
+        zone_name = iana_zone(start.get("timeZone") or "UTC")
+        zone = ZoneInfo(zone_name)
+        return {
+            "all_day": False,
+            "start": local_iso(to_zone(dt.datetime.fromisoformat(start["dateTime"]), zone)),
+            "end": local_iso(to_zone(dt.datetime.fromisoformat(end["dateTime"]), zone)),
+            "timezone": zone_name,
+        }
+    except (KeyError, ValueError, ZoneInfoNotFoundError) as exc:
+        raise ResponseError(f"{address}: lineworks event times are malformed ({exc}): "
+                            f"{start!r:.120}") from None
+
+
+def _alert(reminders: Any) -> str:
+    if not reminders:
+        return "none"
+    trigger = str(reminders[0].get("trigger", "")) if isinstance(reminders[0], dict) else ""
+    try:
+        delta = vDuration.from_ical(trigger)  # type: ignore[no-untyped-call]
+        minutes = int(-delta.total_seconds() // 60)
+    except (ValueError, TypeError):
+        return trigger
+    return MINUTES_TO_ALERT.get(minutes, trigger)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
 from reconciler.errors import ResponseError
 from reconciler.http import RetryPolicy
 from reconciler.model import LineWorksProvider as Config
-from reconciler.providers.base import Capabilities, LiveCalendarRef, PlannedRequest
+from reconciler.providers.base import (
+    Capabilities,
+    LiveCalendar,
+    LiveCalendarRef,
+    LiveEvent,
+    PlannedRequest,
+    Window,
+)
 from reconciler.providers.lineworks import mapping
-from reconciler.providers.lineworks.client import LineWorksClient
+from reconciler.providers.lineworks.client import LineWorksClient, events_path
+
+MAX_WINDOW_DAYS = 31  # providers.md §2.4: the events list refuses wider ranges
+NO_NOTIFY = {"sendNotification": "false"}
 
 
 class LineWorksProvider:
@@ -35,7 +46,8 @@ class LineWorksProvider:
     def close(self) -> None:
         self.client.close()
 
-    def list_calendars(self) -> list[LiveCalendarRef]:
+    # -- reads ----------------------------------------------------------------------------
+    def list_calendars(self, window: Window | None = None) -> list[LiveCalendarRef]:
         refs = []
         for item in self.client.list_calendar_personals(self.config.user_id, self.name):
             if not isinstance(item, dict) or not isinstance(item.get("calendarId"), str):
@@ -44,23 +56,60 @@ class LineWorksProvider:
             refs.append(LiveCalendarRef(item["calendarId"], str(item.get("calendarName", ""))))
         return refs
 
-    def read_calendar(self, calendar_id: str, address: str) -> dict[str, Any] | None:
+    def read_calendar(self, calendar_id: str, address: str) -> LiveCalendar | None:
         raw = self.client.get_calendar(calendar_id, address)
-        return None if raw is None else mapping.calendar_to_canonical(raw, address)
+        if raw is None:
+            return None
+        return LiveCalendar(calendar_id, mapping.calendar_to_canonical(raw, address), raw)
 
+    def read_events(self, calendar: LiveCalendar, address: str, window: Window) -> list[LiveEvent]:
+        found: dict[str, LiveEvent] = {}
+        for start, until in windows(window):
+            items = self.client.list_events(self.config.user_id, calendar.id, start, until,
+                                            address)
+            for item in items:
+                uid, value, raw = mapping.event_to_canonical(item, address)
+                found.setdefault(uid, LiveEvent(uid, uid, value, raw))  # a series spans windows
+        return list(found.values())
+
+    def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
+        return desired  # LINE WORKS reads back wall time and zone: the canonical form itself
+
+    # -- writes ---------------------------------------------------------------------------
     def create_calendar(self, address: str, desired: dict[str, Any]) -> list[PlannedRequest]:
         # Not idempotent: a retried POST could create a twin. See reconciler.http.
         return [PlannedRequest("POST", "/calendars", mapping.calendar_body(desired),
                                idempotent=False)]
 
     def update_calendar(
-        self, calendar_id: str, desired: dict[str, Any], changed: set[str]
+        self, live: LiveCalendar, desired: dict[str, Any], changed: set[str]
     ) -> list[PlannedRequest]:
         body = mapping.calendar_body(desired, changed)
-        return [PlannedRequest("PATCH", f"/calendars/{quote(calendar_id, safe='')}", body)]
+        return [PlannedRequest("PATCH", f"/calendars/{quote(live.id, safe='')}", body)]
 
-    def delete_calendar(self, calendar_id: str) -> list[PlannedRequest]:
-        return [PlannedRequest("DELETE", f"/calendars/{quote(calendar_id, safe='')}")]
+    def delete_calendar(self, live: LiveCalendar) -> list[PlannedRequest]:
+        return [PlannedRequest("DELETE", f"/calendars/{quote(live.id, safe='')}")]
+
+    def create_event(self, calendar_id: str, uid: str, desired: dict[str, Any]
+                     ) -> list[PlannedRequest]:
+        body = {"eventComponents": [mapping.event_component(uid, desired)],
+                "sendNotification": False}
+        # A retried create of a client-chosen eventId cannot make a twin: the id is taken.
+        return [PlannedRequest("POST", events_path(self.config.user_id, calendar_id), body)]
+
+    def update_event(self, calendar_id: str, live: LiveEvent, desired: dict[str, Any],
+                     changed: set[str]) -> list[PlannedRequest]:
+        # PUT is a full replace (providers.md §2.7.2): send the live component, overlaid.
+        body = {"eventComponents": [mapping.event_component(live.uid, desired, live.raw)],
+                "sendNotification": False}
+        return [PlannedRequest("PUT", self._event_path(calendar_id, live.id), body)]
+
+    def delete_event(self, calendar_id: str, live: LiveEvent) -> list[PlannedRequest]:
+        return [PlannedRequest("DELETE", self._event_path(calendar_id, live.id),
+                               params=NO_NOTIFY)]
+
+    def _event_path(self, calendar_id: str, event_id: str) -> str:
+        return f"{events_path(self.config.user_id, calendar_id)}/{quote(event_id, safe='')}"
 
     def send(self, request: PlannedRequest, address: str) -> Any:
         return self.client.send(
@@ -72,3 +121,17 @@ class LineWorksProvider:
         if not isinstance(response, dict) or not isinstance(response.get("calendarId"), str):
             raise ResponseError(f"{self.name}: POST /calendars answered without a calendarId")
         return str(response["calendarId"])
+
+
+def windows(window: Window) -> list[tuple[dt.datetime, dt.datetime]]:
+    """``window`` cut into consecutive ranges of at most 31 days, as UTC date-times."""
+    first, last = window
+    utc = dt.timezone.utc
+    cursor = dt.datetime(first.year, first.month, first.day, tzinfo=utc)
+    end = dt.datetime(last.year, last.month, last.day, tzinfo=utc) + dt.timedelta(days=1)
+    result = []
+    while cursor < end:
+        step = min(end, cursor + dt.timedelta(days=MAX_WINDOW_DAYS))
+        result.append((cursor, step))
+        cursor = step
+    return result

@@ -1,0 +1,97 @@
+"""Canonical event values and the date window they span. Pure.
+
+Canonical event (desired and live alike, before a provider's own projection)::
+
+    {"summary": str, "all_day": bool,
+     "start": "2026-03-02T10:00:00" | "2026-12-24",   # local wall time in `timezone`, or a date
+     "end":   "2026-03-02T11:00:00" | "2026-12-26",   # all-day: the last day included
+     "timezone": "Europe/Berlin",                      # timed events only
+     "recurrence": "FREQ=WEEKLY;BYDAY=MO" | "",        # canonical RRULE, "" when none
+     # only when the YAML manages them:
+     "description": str, "location": str, "alert": "15m", "sharing": {principal: role}}
+
+Local wall time plus IANA zone is the same information as "instant plus zone", in the form a
+reviewer reads. Providers that cannot read a zone back compare instants (see their mapping).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reconciler.model import Event
+
+MANAGED_ALWAYS = ("summary", "all_day", "start", "end", "timezone", "recurrence")
+OPTIONAL = ("description", "location", "alert", "sharing")
+EVENT_FIELD_ORDER = ("summary", "description", "location", "all_day", "start", "end",
+                     "timezone", "recurrence", "alert", "sharing")
+
+
+def local_iso(value: dt.datetime) -> str:
+    return value.replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def canonical_event(event: Event) -> dict[str, Any]:
+    value: dict[str, Any] = {"summary": event.summary, "all_day": event.all_day}
+    if event.all_day:
+        value["start"] = event.start.isoformat()
+        value["end"] = (event.end or event.start).isoformat()
+    else:
+        assert isinstance(event.start, dt.datetime) and isinstance(event.end, dt.datetime)
+        assert event.timezone is not None  # enforced by validate.check_desired
+        zone = ZoneInfo(event.timezone)
+        value["start"] = local_iso(to_zone(event.start, zone))
+        value["end"] = local_iso(to_zone(event.end, zone))
+        value["timezone"] = event.timezone
+    value["recurrence"] = event.recurrence or ""
+    if event.description is not None:
+        value["description"] = event.description
+    if event.location is not None:
+        value["location"] = event.location
+    if event.alert is not None:
+        value["alert"] = event.alert.value
+    if event.sharing is not None:
+        value["sharing"] = {m.principal: m.role.value for m in event.sharing}
+    return value
+
+
+def to_zone(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A date-time as wall time in ``zone``: naive values are already wall time there."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value.astimezone(zone)
+
+
+def start_instant(value: dict[str, Any]) -> dt.datetime:
+    """The UTC instant (all-day: midnight UTC) a canonical event starts at."""
+    return _instant(value, "start")
+
+
+def end_instant(value: dict[str, Any]) -> dt.datetime:
+    """The UTC instant a canonical event ends at (all-day: midnight after its last day)."""
+    if value["all_day"]:
+        return _instant(value, "end") + dt.timedelta(days=1)
+    return _instant(value, "end")
+
+
+def _instant(value: dict[str, Any], key: str) -> dt.datetime:
+    if value["all_day"]:
+        day = dt.date.fromisoformat(value[key])
+        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    local = dt.datetime.fromisoformat(value[key]).replace(tzinfo=ZoneInfo(value["timezone"]))
+    return local.astimezone(dt.timezone.utc)
+
+
+def window(values: Iterable[dict[str, Any]], today: dt.date | None = None
+           ) -> tuple[dt.date, dt.date]:
+    """The dates to read live events over: the span of ``values`` with a day's margin each
+    side (zones shift dates), or, with no events, a year either side of ``today``."""
+    items = list(values)
+    if not items:
+        today = today or dt.date.today()
+        return today - dt.timedelta(days=366), today + dt.timedelta(days=366)
+    first = min(start_instant(v) for v in items).date()
+    last = max(end_instant(v) for v in items).date()
+    return first - dt.timedelta(days=1), last + dt.timedelta(days=1)

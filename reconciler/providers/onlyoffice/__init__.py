@@ -1,0 +1,1 @@
+"""ONLYOFFICE Community Server / Workspace calendar API (shared/providers.md §1)."""

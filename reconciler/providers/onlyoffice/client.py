@@ -1,0 +1,130 @@
+"""ONLYOFFICE HTTP calls: auth, the response envelope, error mapping. Raw dicts in and out.
+
+Facts this module encodes (providers.md §1.1-1.2):
+
+- the token goes raw in ``Authorization`` (no "Bearer"); with a user name and password it is
+  fetched once from ``POST /api/2.0/authentication``;
+- every answer is an envelope ``{status: 0|1, statusCode, response | error: {message}}``;
+  ``response: {}`` from a null result means "nothing";
+- most errors are HTTP 500 *with* an envelope message ("Item not found"): those are
+  permanent and are not retried; a 500 without an envelope (a proxy, a crash) is temporary.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from reconciler import secrets
+from reconciler.errors import ApiError, ResponseError
+from reconciler.http import TEMPORARY_STATUSES, HttpClient, RetryPolicy
+
+API = "/api/2.0"
+
+
+def envelope_error(response: httpx.Response) -> str | None:
+    """The envelope's ``error.message``, or None when the body is not an error envelope."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        message = body["error"].get("message")
+        return str(message) if message is not None else ""
+    return None
+
+
+def error_detail(response: httpx.Response) -> str:
+    message = envelope_error(response)
+    if message is not None:
+        return message
+    return " ".join(response.text.split())[:300] or response.reason_phrase
+
+
+def is_temporary(response: httpx.Response) -> bool:
+    if response.status_code == 500:
+        return envelope_error(response) is None
+    return response.status_code in TEMPORARY_STATUSES
+
+
+class OnlyOfficeClient:
+    def __init__(self, base_url: str, *, token: str | None = None,
+                 username: str | None = None, password: str | None = None,
+                 policy: RetryPolicy | None = None, max_connections: int = 16) -> None:
+        self._base_url = base_url
+        self._policy = policy
+        self._max_connections = max_connections
+        self._username, self._password = username, password
+        if password:
+            secrets.register(password)
+        self._lock = threading.Lock()
+        self._http: HttpClient | None = self._connect(token) if token else None
+
+    def _connect(self, token: str) -> HttpClient:
+        return HttpClient(provider="onlyoffice", base_url=self._base_url,
+                          headers={"Authorization": token, "Accept": "application/json"},
+                          secret=token, policy=self._policy, error_detail=error_detail,
+                          temporary=is_temporary, max_connections=self._max_connections)
+
+    @property
+    def http(self) -> HttpClient:
+        """The authenticated connection; logs in with user name and password on first use."""
+        with self._lock:
+            if self._http is None:
+                self._http = self._connect(self._login())
+            return self._http
+
+    def _login(self) -> str:
+        anonymous = HttpClient(provider="onlyoffice", base_url=self._base_url, headers={},
+                               policy=self._policy, error_detail=error_detail,
+                               temporary=is_temporary)
+        try:
+            body = {"userName": self._username, "password": self._password}
+            # The body holds the password: it is never logged (http logs method, URL, status).
+            response = anonymous.request("POST", f"{API}/authentication", address="onlyoffice",
+                                         json=body)
+        except ApiError as exc:
+            raise ApiError(f"onlyoffice: login as {self._username!r} failed with HTTP "
+                           f"{exc.status}: {exc}", status=exc.status) from None
+        finally:
+            anonymous.close()
+        token = unwrap(response, "onlyoffice", "POST", "/authentication")
+        if not isinstance(token, dict) or not isinstance(token.get("token"), str):
+            raise ResponseError("onlyoffice: the authentication answer has no token")
+        return str(token["token"])
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def call(self, method: str, path: str, address: str, body: Any = None,
+             params: Mapping[str, str] | None = None, idempotent: bool = True) -> Any:
+        """Send a request (``path`` below the portal URL, e.g. ``/api/2.0/calendar/1``);
+        return the envelope's ``response``, None for ``{}``."""
+        response = self.http.request(method, path, address=address, json=body,
+                                     params=params, idempotent=idempotent)
+        return unwrap(response, address, method, path)
+
+
+def unwrap(response: httpx.Response, address: str, method: str, path: str) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        excerpt = " ".join(response.text.split())[:120]
+        raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
+                            f"with a body that is not JSON: {excerpt!r}", address=address,
+                            method=method, path=path, status=response.status_code) from None
+    if not isinstance(body, dict) or "status" not in body:
+        raise ResponseError(f"{address}: {method} {path}: the answer is not an ONLYOFFICE "
+                            "envelope", address=address, method=method, path=path,
+                            status=response.status_code)
+    if body.get("status") != 0:
+        message = (body.get("error") or {}).get("message", "no message")
+        raise ApiError(f"{address}: {method} {path} failed with HTTP {response.status_code} "
+                       f"(envelope status {body.get('status')}): {message}", address=address,
+                       method=method, path=path, status=response.status_code)
+    result = body.get("response")
+    return None if result == {} else result

@@ -1,0 +1,200 @@
+"""ONLYOFFICE raw shapes <-> canonical values. Pure functions, no HTTP.
+
+- CalendarWrapper: ``objectId`` (int as text for own calendars), ``title``, ``description``,
+  ``permissions.data.items`` (the owner first), ``isEditable``, colours, ``timeZone``,
+  ``defaultAlert`` (providers.md §1.6).
+- EventWrapper: one item *per occurrence*, ``uniqueId`` = ``{uid}@{domain}``, ``start`` and
+  ``end`` as ApiDateTime, ``allDay`` (end stored inclusively), ``repeatRule``, ``alert.type``.
+
+Events are compared as ONLYOFFICE reads them back: an EventWrapper carries no time zone, so a
+timed event's start and end are compared as UTC instants; all-day events as dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from reconciler.errors import ResponseError
+from reconciler.events import end_instant, start_instant
+from reconciler.model import PrincipalType, Role
+from reconciler.providers.base import Capabilities
+from reconciler.recurrence import normalize_rrule
+
+CAPABILITIES = Capabilities(
+    roles=frozenset({Role.MANAGE, Role.READ}),
+    principal_types=frozenset({PrincipalType.USER, PrincipalType.GROUP}),
+    calendar_fields=frozenset({"name", "description", "members"}),
+    event_fields=frozenset({"summary", "description", "start", "end", "timezone", "recurrence",
+                            "alert", "sharing"}),
+    notes={
+        "public": " (ONLYOFFICE shares with users and groups: list them under members)",
+        "event.location": " (the ONLYOFFICE event API does not return a location)",
+    },
+)
+
+ROLE_TO_ACTION = {Role.MANAGE.value: "full_access", Role.READ.value: "read"}
+ACTION_TO_ROLE = {v: k for k, v in ROLE_TO_ACTION.items()}
+ALERT_TO_TYPE = {"none": 0, "5m": 1, "15m": 2, "30m": 3, "1h": 4, "2h": 5, "1d": 6}
+TYPE_TO_ALERT = {v: k for k, v in ALERT_TO_TYPE.items()}
+DEFAULT_ALERT = -1  # "Default": the calendar's own alert
+
+
+def is_own_calendar(raw: Any) -> bool:
+    """Internal calendars have integer ids; shared-events, birthdays and iCal streams don't."""
+    return isinstance(raw, dict) and str(raw.get("objectId", "")).isdigit()
+
+
+def sharing_to_canonical(permissions: Any, address: str) -> dict[str, str]:
+    """``permissions.data.items`` minus the owner -> ``{principal: role}``."""
+    data = permissions.get("data") if isinstance(permissions, dict) else None
+    items = data.get("items") if isinstance(data, dict) else []
+    result: dict[str, str] = {}
+    for item in items or []:
+        action = (item.get("selectedAction") or {}).get("id") if isinstance(item, dict) else None
+        if action is None or not isinstance(item.get("id"), str):
+            raise ResponseError(f"{address}: onlyoffice sharing item is malformed: {item!r:.200}")
+        if action == "owner":  # the owner's own entry is not a member (providers.md §1.7)
+            continue
+        kind = "group" if item.get("isGroup") else "user"
+        result[f"{kind}:{item['id'].lower()}"] = ACTION_TO_ROLE.get(action, action)
+    return result
+
+
+def sharing_options(members: dict[str, str]) -> list[dict[str, Any]]:
+    """Canonical members -> ``sharingOptions``, sorted so that plans are stable."""
+    options = []
+    for principal in sorted(members):
+        kind, _, ident = principal.partition(":")
+        options.append({"actionId": ROLE_TO_ACTION.get(members[principal], members[principal]),
+                        "itemId": ident, "isGroup": kind == "group"})
+    return options
+
+
+def calendar_to_canonical(raw: Any, address: str) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
+        raise ResponseError(f"{address}: onlyoffice calendar has no title: {raw!r:.200}")
+    return {
+        "name": raw["title"],
+        "description": raw.get("description") or "",
+        "members": sharing_to_canonical(raw.get("permissions"), address),
+    }
+
+
+def calendar_body(desired: dict[str, Any], live_raw: dict[str, Any] | None,
+                  live_value: dict[str, Any] | None) -> dict[str, Any]:
+    """The body of POST (``live_raw`` None) or PUT ``{calendarId}``.
+
+    PUT is a full replace (providers.md §1.9.2): a field left out is reset, and a missing
+    ``sharingOptions`` clears all sharing. So the body carries every field, taking what the
+    YAML does not manage from the live calendar.
+    """
+    live_value = live_value or {}
+    body: dict[str, Any] = {
+        "name": desired["name"],
+        "description": desired.get("description", live_value.get("description", "")),
+        "sharingOptions": sharing_options(desired.get("members", live_value.get("members", {}))),
+    }
+    if live_raw is not None:
+        body["textColor"] = live_raw.get("textColor")
+        body["backgroundColor"] = live_raw.get("backgroundColor")
+        body["timeZone"] = (live_raw.get("timeZone") or {}).get("id")
+        body["alertType"] = (live_raw.get("defaultAlert") or {}).get("type", DEFAULT_ALERT)
+        body["hideEvents"] = bool(live_raw.get("isHidden", False))
+    return body
+
+
+# -- events ---------------------------------------------------------------------------------
+def project_event(desired: dict[str, Any]) -> dict[str, Any]:
+    """A canonical event as ONLYOFFICE reads it back: timed times as UTC instants, no zone."""
+    value = {k: v for k, v in desired.items() if k != "timezone"}
+    if not desired["all_day"]:
+        value["start"] = _utc_text(start_instant(desired))
+        value["end"] = _utc_text(end_instant(desired))
+    return value
+
+
+def events_to_canonical(raws: Any, address: str) -> dict[str, tuple[str, dict[str, Any], Any]]:
+    """Occurrence lists -> ``{uid: (objectId, value, raw)}``, one entry per event.
+
+    A recurring event comes back once per occurrence; the earliest occurrence stands for the
+    series (its start is the series start when the window begins at or before it).
+    """
+    earliest: dict[str, dict[str, Any]] = {}
+    for raw in raws or []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("objectId"), str | int):
+            raise ResponseError(f"{address}: onlyoffice event is malformed: {raw!r:.200}")
+        key = str(raw["objectId"])
+        if key not in earliest or _when(raw["start"], address) < _when(earliest[key]["start"],
+                                                                       address):
+            earliest[key] = raw
+    result = {}
+    for object_id, raw in earliest.items():
+        uid = str(raw.get("uniqueId") or "").split("@", 1)[0]
+        result[uid] = (object_id, event_to_canonical(raw, address), raw)
+    return result
+
+
+def event_to_canonical(raw: dict[str, Any], address: str) -> dict[str, Any]:
+    start, end = _when(raw.get("start"), address), _when(raw.get("end"), address)
+    value: dict[str, Any] = {"summary": raw.get("title") or "", "all_day": bool(raw.get("allDay"))}
+    if value["all_day"]:
+        # All-day events come back as midnight UTC, the end stored inclusively (§1.9.7).
+        value["start"] = start.date().isoformat()
+        value["end"] = max(end.date(), start.date()).isoformat()
+    else:
+        value["start"], value["end"] = _utc_text(start), _utc_text(end)
+    rule = raw.get("repeatRule") or ""
+    value["recurrence"] = normalize_rrule(rule) if rule else ""
+    value["description"] = raw.get("description") or ""
+    alert = (raw.get("alert") or {}).get("type", DEFAULT_ALERT)
+    value["alert"] = TYPE_TO_ALERT.get(alert, "default" if alert == DEFAULT_ALERT else str(alert))
+    value["sharing"] = sharing_to_canonical(raw.get("permissions"), address)
+    return value
+
+
+def event_body(calendar_id: str, uid: str, ics: str, merged: dict[str, Any],
+               object_id: str | None) -> dict[str, Any]:
+    """POST icsevent (``object_id`` None: upsert by UID) or PUT icsevent (full replace)."""
+    if object_id is None:  # POST takes an int; a placeholder stays text until apply
+        target: Any = int(calendar_id) if calendar_id.isdigit() else calendar_id
+    else:  # PUT takes text; the event's own calendar keeps it in place
+        target = calendar_id
+    body: dict[str, Any] = {
+        "calendarId": target,
+        "ics": ics,
+        "sharingOptions": sharing_options(merged.get("sharing", {})),
+    }
+    if "alert" in merged and merged["alert"] in ALERT_TO_TYPE:
+        body["alertType"] = ALERT_TO_TYPE[merged["alert"]]
+    elif object_id is not None:
+        body["alertType"] = DEFAULT_ALERT
+    if object_id is None:
+        body["eventUid"] = uid
+    else:
+        body["eventId"] = int(object_id) if object_id.isdigit() else object_id
+    return body
+
+
+def _when(value: Any, address: str) -> dt.datetime:
+    """Parse an ApiDateTime (``yyyy-MM-ddTHH:mm:ss.fffffffK``) into an aware UTC date-time."""
+    if not isinstance(value, str):
+        raise ResponseError(f"{address}: onlyoffice date is missing or not text: {value!r}")
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    head, _, tail = text.partition(".")
+    if tail:  # .NET writes 7 fractional digits; Python reads at most 6
+        digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]
+        text = f"{head}.{digits[:6]}{tail[len(digits):]}"
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ResponseError(f"{address}: onlyoffice date is malformed: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _utc_text(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
