@@ -128,7 +128,7 @@ def _session(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path,
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calendar-reconciler", prog_name="calrecon")
 def cli() -> None:
-    """Calendars as code: reconcile YAML with LINE WORKS calendars and their sharing.
+    """Calendars as code: reconcile YAML with calendars, their sharing and their events.
 
     \b
     Typical use:

@@ -17,6 +17,7 @@ a member). What depends on the provider (roles it can express, length limits) is
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,10 +99,13 @@ class Member(_Strict):
         return f"{self.principal_type.value}:{self.principal_id}"
 
 
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
 def normalize_principal_id(value: str) -> str:
-    """E-mail addresses compare case-insensitively; other ids are opaque and kept as given."""
+    """E-mail addresses and GUIDs compare case-insensitively; other ids are opaque."""
     value = value.strip()
-    return value.lower() if "@" in value else value
+    return value.lower() if "@" in value or _GUID.match(value) else value
 
 
 class Alert(str, Enum):

@@ -98,7 +98,8 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
         event_reads = fan_out(
             pool,
             lambda t: providers[t.calendar.provider].read_events(
-                live_cals[t.address], t.address, t.window),  # type: ignore[arg-type]
+                live_cals[t.address], t.address, t.window,  # type: ignore[arg-type]
+                frozenset(t.events)),
             with_events,
         )
     live_events = {t.address: evs for t, evs in zip(with_events, event_reads, strict=True)}

@@ -28,6 +28,9 @@ providers:
   works:
     type: lineworks
     token_env: LINEWORKS_TOKEN
+  office:
+    type: onlyoffice
+    base_url: https://office.example.com
 """
 
 

@@ -76,6 +76,67 @@ BAD: list[tuple[str, str, str, str]] = [
 ]
 
 
+EVENTS = """\
+providers:
+  works: {type: lineworks}
+  office: {type: onlyoffice, base_url: "https://office.example.com"}
+calendars:
+  team:
+    provider: works
+    name: Team
+    events:
+      ev:
+        summary: Review
+        start: 2027-03-01T10:00:00
+        end: 2027-03-01T11:00:00
+        timezone: Europe/Berlin
+"""
+OFFICE = EVENTS.replace("provider: works", "provider: office")
+
+BAD += [
+    ("event-end-before-start", EVENTS.replace("T11:00", "T09:00"), "12:9",
+     "end 2027-03-01T09:00:00 is before start 2027-03-01T10:00:00"),
+    ("event-unknown-zone", EVENTS.replace("Europe/Berlin", "Mars/Olympus"), "13:9",
+     "unknown time zone 'Mars/Olympus'"),
+    ("event-invalid-rrule", EVENTS + "        recurrence: FREQ=FORTNIGHTLY\n", "14:9",
+     "invalid recurrence rule 'FREQ=FORTNIGHTLY': Expected frequency"),
+    ("event-rrule-until-and-count",
+     EVENTS + "        recurrence: FREQ=DAILY;COUNT=3;UNTIL=20270401\n", "14:9",
+     "UNTIL and COUNT exclude each other"),
+    ("event-uid-twice", EVENTS + "      ev:\n        summary: Again\n        start: 2027-01-01\n",
+     "14:7", "duplicate key 'ev' (first at line 9)"),
+    ("event-no-timezone", EVENTS.replace("        timezone: Europe/Berlin\n", ""), "11:9",
+     "a timed event needs 'timezone'"),
+    ("event-no-end", EVENTS.replace("        end: 2027-03-01T11:00:00\n", ""), "11:9",
+     "a timed event needs 'end'"),
+    ("event-mixed-date-kinds", EVENTS.replace("start: 2027-03-01T10:00:00", "start: 2027-03-01"),
+     "12:9", "start is a date but end is a date-time"),
+    ("all-day-with-zone", EVENTS.replace("start: 2027-03-01T10:00:00", "start: 2027-03-01")
+     .replace("        end: 2027-03-01T11:00:00\n", ""), "12:9",
+     "an all-day event takes no timezone"),
+    ("event-location-on-onlyoffice", OFFICE + "        location: Room 1\n", "14:9",
+     "onlyoffice events cannot carry 'location' (the ONLYOFFICE event API does not return"),
+    ("event-sharing-on-lineworks", EVENTS + "        sharing:\n          - user: a\n"
+     "            role: read\n", "14:9", "lineworks events cannot carry 'sharing'"),
+    ("event-unknown-alert", EVENTS + "        alert: 10m\n", "14:9",
+     "Input should be 'none', '5m', '15m', '30m', '1h', '2h' or '1d'"),
+    ("event-summary-too-long", EVENTS.replace("summary: Review", "summary: " + "s" * 201), "10:9",
+     "summary is 201 characters; lineworks allows at most 200"),
+    ("event-bad-uid", EVENTS.replace("      ev:", "      my event:"), "9:7",
+     "invalid key 'my event'"),
+    ("orgunit-on-onlyoffice", OFFICE.replace("    events:", "    members:\n      - orgunit: o1\n"
+                                             "        role: read\n    events:"), "9:9",
+     "onlyoffice cannot share with a orgunit (it can with: group, user)"),
+    ("role-onlyoffice-cannot-express", OFFICE.replace("    events:", "    members:\n      - user: u"
+                                                      "\n        role: write\n    events:"),
+     "10:9", "onlyoffice cannot express role 'write' (it can: manage, read)"),
+    ("public-on-onlyoffice", OFFICE.replace("    events:", "    public: true\n    events:"), "8:5",
+     "onlyoffice cannot manage 'public'"),
+    ("prune-without-events", GOOD.replace("    name: Team\n", "    name: Team\n    prune: true\n"),
+     "8:5", "prune needs an 'events' mapping"),
+]
+
+
 def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)

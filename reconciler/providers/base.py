@@ -127,8 +127,10 @@ class Provider(Protocol):
     def read_calendar(self, calendar_id: str, address: str) -> LiveCalendar | None:
         """One calendar; None when the provider says it does not exist."""
 
-    def read_events(self, calendar: LiveCalendar, address: str, window: Window) -> list[LiveEvent]:
-        """Every event of the calendar that overlaps ``window``, once each."""
+    def read_events(self, calendar: LiveCalendar, address: str, window: Window,
+                    uids: frozenset[str]) -> list[LiveEvent]:
+        """Every event of the calendar that overlaps ``window``, once each, plus those of
+        ``uids`` (the desired events) that the provider can find outside the window."""
 
     def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
         """A desired canonical event as this provider reads events back."""

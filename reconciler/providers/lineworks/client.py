@@ -97,6 +97,20 @@ class LineWorksClient:
                                 address=address, method="GET", path=path, status=200)
         return events
 
+    def get_event(self, user_id: str, calendar_id: str, event_id: str, address: str
+                  ) -> dict[str, Any] | None:
+        """One event (``{eventComponents}``); None when the API answers 404."""
+        path = f"{events_path(user_id, calendar_id)}/{quote(event_id, safe='')}"
+        try:
+            body = self._json("GET", path, address)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(body, dict):
+            raise ResponseError(f"{address}: GET {path}: not a JSON object")
+        return body
+
     def send(
         self,
         method: str,

@@ -62,7 +62,10 @@ class LineWorksProvider:
             return None
         return LiveCalendar(calendar_id, mapping.calendar_to_canonical(raw, address), raw)
 
-    def read_events(self, calendar: LiveCalendar, address: str, window: Window) -> list[LiveEvent]:
+    def read_events(self, calendar: LiveCalendar, address: str, window: Window,
+                    uids: frozenset[str]) -> list[LiveEvent]:
+        """The window's events, then a GET by id for each desired uid not among them: an
+        event that moved in time is updated, never re-created (that POST would conflict)."""
         found: dict[str, LiveEvent] = {}
         for start, until in windows(window):
             items = self.client.list_events(self.config.user_id, calendar.id, start, until,
@@ -70,6 +73,12 @@ class LineWorksProvider:
             for item in items:
                 uid, value, raw = mapping.event_to_canonical(item, address)
                 found.setdefault(uid, LiveEvent(uid, uid, value, raw))  # a series spans windows
+        for uid in sorted(uids - found.keys()):
+            one = self.client.get_event(self.config.user_id, calendar.id, uid,
+                                        f"{address}.events.{uid}")
+            if one is not None:
+                _, value, raw = mapping.event_to_canonical(one, address)
+                found[uid] = LiveEvent(uid, uid, value, raw)
         return list(found.values())
 
     def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:

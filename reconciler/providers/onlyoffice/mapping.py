@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.errors import ResponseError
 from reconciler.events import end_instant, start_instant
-from reconciler.model import PrincipalType, Role
+from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import Capabilities
 from reconciler.recurrence import normalize_rrule
 
@@ -57,7 +57,7 @@ def sharing_to_canonical(permissions: Any, address: str) -> dict[str, str]:
         if action == "owner":  # the owner's own entry is not a member (providers.md §1.7)
             continue
         kind = "group" if item.get("isGroup") else "user"
-        result[f"{kind}:{item['id'].lower()}"] = ACTION_TO_ROLE.get(action, action)
+        result[f"{kind}:{normalize_principal_id(item['id'])}"] = ACTION_TO_ROLE.get(action, action)
     return result
 
 

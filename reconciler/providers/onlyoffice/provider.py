@@ -22,6 +22,7 @@ from reconciler.providers.onlyoffice.client import API, OnlyOfficeClient
 from reconciler.providers.onlyoffice.ics import build_ics
 
 CAL = f"{API}/calendar"
+SEARCH_YEARS = 2  # how far a read looks for desired events missing from their window
 NOT_EDITABLE = ("this account cannot fully edit the calendar (isEditable is false); ONLYOFFICE "
                 "would silently turn the update into a change of the account's own view")
 
@@ -79,19 +80,34 @@ class OnlyOfficeProvider:
         blocked = "" if raw.get("isEditable", True) else NOT_EDITABLE
         return LiveCalendar(calendar_id, value, raw, blocked)
 
-    def read_events(self, calendar: LiveCalendar, address: str, window: Window) -> list[LiveEvent]:
+    def read_events(self, calendar: LiveCalendar, address: str, window: Window,
+                    uids: frozenset[str]) -> list[LiveEvent]:
+        """Events overlapping ``window``; then, only if some desired uids are missing (new or
+        moved events), one more read over ``SEARCH_YEARS`` either side, since ONLYOFFICE
+        documents no read by UID. An event even further away is planned as a create; its
+        POST icsevent with ``eventUid`` upserts by UID, so it is moved, never duplicated."""
         with self._lock:
             listed = self._listed_window
         raw = calendar.raw
         covered = (listed is not None and listed[0] <= window[0] and window[1] <= listed[1]
                    and calendar.id in self._listed)
         if not covered:
-            raw = self.client.call("GET", f"{CAL}/calendar/{calendar.id}/{window[0]}/"
-                                          f"{window[1]}", address)
-        events = (raw or {}).get("events") or []
-        found = mapping.events_to_canonical(events, address)
+            raw = self._read_window(calendar.id, window, address)
+        found = mapping.events_to_canonical((raw or {}).get("events") or [], address)
+        missing = uids - found.keys()
+        if missing:
+            today = dt.date.today()
+            wide = (min(window[0], today) - dt.timedelta(days=366 * SEARCH_YEARS),
+                    max(window[1], today) + dt.timedelta(days=366 * SEARCH_YEARS))
+            wider = self._read_window(calendar.id, wide, address)
+            extra = mapping.events_to_canonical((wider or {}).get("events") or [], address)
+            found.update({uid: extra[uid] for uid in missing if uid in extra})
         return [LiveEvent(uid, object_id, value, item)
                 for uid, (object_id, value, item) in found.items()]
+
+    def _read_window(self, calendar_id: str, window: Window, address: str) -> Any:
+        return self.client.call("GET", f"{CAL}/calendar/{calendar_id}/{window[0]}/{window[1]}",
+                                address)
 
     def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
         return mapping.project_event(desired)
