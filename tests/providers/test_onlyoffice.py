@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import ApiError
+from reconciler.loader import load
+from reconciler.model import Desired
 from reconciler.plan import Action
+from reconciler.planner import make_plan
 from reconciler.providers.registry import build_providers
 from reconciler.sandbox.onlyoffice import PASSWORD, USERNAME
 from reconciler.sandbox.server import Sandbox
@@ -125,14 +128,18 @@ def test_server_errors_are_named_with_address_and_status(driver: Driver,
     assert len(puts) == 1
 
 
-def test_login_with_user_name_and_password(driver: Driver, sandbox: Sandbox) -> None:
+def desired_at_sandbox(driver: Driver, sandbox: Sandbox) -> Desired:
+    """BOARD with the office provider's base_url pointed at the emulator, token unset."""
     driver.write(BOARD)
-    from reconciler.loader import load
-    from reconciler.planner import make_plan
     loaded = load([driver.folder])
+    url = sandbox.endpoints()["onlyoffice"].base_url
+    office = loaded.desired.providers["office"].model_copy(update={"base_url": url})
+    return loaded.desired.model_copy(update={"providers": {"office": office}})
+
+
+def test_login_with_user_name_and_password(driver: Driver, sandbox: Sandbox) -> None:
+    desired = desired_at_sandbox(driver, sandbox)
     endpoint = sandbox.endpoints()["onlyoffice"]
-    office = loaded.desired.providers["office"].model_copy(update={"base_url": endpoint.base_url})
-    desired = loaded.desired.model_copy(update={"providers": {"office": office}})
     env = {"ONLYOFFICE_USERNAME": USERNAME, "ONLYOFFICE_PASSWORD": PASSWORD}
     providers = build_providers(desired, environ=env)
     try:
@@ -147,13 +154,7 @@ def test_login_with_user_name_and_password(driver: Driver, sandbox: Sandbox) -> 
 
 
 def test_wrong_password_is_a_clear_error(sandbox: Sandbox, driver: Driver) -> None:
-    driver.write(BOARD)
-    from reconciler.loader import load
-    from reconciler.planner import make_plan
-    loaded = load([driver.folder])
-    endpoint = sandbox.endpoints()["onlyoffice"]
-    office = loaded.desired.providers["office"].model_copy(update={"base_url": endpoint.base_url})
-    desired = loaded.desired.model_copy(update={"providers": {"office": office}})
+    desired = desired_at_sandbox(driver, sandbox)
     providers = build_providers(desired, environ={"ONLYOFFICE_USERNAME": USERNAME,
                                                   "ONLYOFFICE_PASSWORD": "wrong-password"})
     with pytest.raises(ApiError) as info:

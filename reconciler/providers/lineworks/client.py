@@ -74,15 +74,7 @@ class LineWorksClient:
 
     def get_calendar(self, calendar_id: str, address: str) -> dict[str, Any] | None:
         """The calendar's shared properties; None when the API answers 404."""
-        try:
-            body = self._json("GET", f"/calendars/{quote(calendar_id, safe='')}", address)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        if not isinstance(body, dict):
-            raise ResponseError(f"{address}: GET /calendars/{calendar_id}: not a JSON object")
-        return body
+        return self._object_or_none(f"/calendars/{quote(calendar_id, safe='')}", address)
 
     def list_events(self, user_id: str, calendar_id: str, start: dt.datetime,
                     until: dt.datetime, address: str) -> list[dict[str, Any]]:
@@ -101,6 +93,10 @@ class LineWorksClient:
                   ) -> dict[str, Any] | None:
         """One event (``{eventComponents}``); None when the API answers 404."""
         path = f"{events_path(user_id, calendar_id)}/{quote(event_id, safe='')}"
+        return self._object_or_none(path, address)
+
+    def _object_or_none(self, path: str, address: str) -> dict[str, Any] | None:
+        """GET a JSON object; None when the API answers 404 (the resource does not exist)."""
         try:
             body = self._json("GET", path, address)
         except ApiError as exc:
