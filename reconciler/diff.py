@@ -15,7 +15,7 @@ from deepdiff import DeepDiff
 from reconciler.plan import FieldChange
 
 FIELD_ORDER = ("name", "summary", "description", "location", "public", "all_day", "start", "end",
-               "timezone", "recurrence", "alert", "members", "sharing")
+               "timezone", "recurrence", "alert", "members", "sharing", "event_uid")
 
 
 def project(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

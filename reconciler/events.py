@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from reconciler.model import Event
 
 MANAGED_ALWAYS = ("summary", "all_day", "start", "end", "timezone", "recurrence")
-OPTIONAL = ("description", "location", "alert", "sharing")
+OPTIONAL = ("description", "location", "alert", "sharing", "event_uid")
 EVENT_FIELD_ORDER = ("summary", "description", "location", "all_day", "start", "end",
                      "timezone", "recurrence", "alert", "sharing")
 
@@ -54,6 +54,8 @@ def canonical_event(event: Event) -> dict[str, Any]:
         value["alert"] = event.alert.value
     if event.sharing is not None:
         value["sharing"] = {m.principal: m.role.value for m in event.sharing}
+    if event.event_uid is not None:
+        value["event_uid"] = event.event_uid
     return value
 
 

@@ -24,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Problem
-from reconciler.model import Desired, Document
+from reconciler.model import PROVIDER_TYPES, Desired, Document
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
@@ -277,6 +277,8 @@ def _problems_from_validation(exc: ValidationError, sources: Sources, name: str)
     problems = []
     for err in exc.errors():
         loc = tuple(part for part in err["loc"] if part != "[key]")
+        if len(loc) > 2 and loc[0] == "providers" and loc[2] in PROVIDER_TYPES:
+            loc = loc[:2] + loc[3:]  # pydantic names the union member; the YAML does not
         where = ".".join(_fmt(part) for part in loc).replace(".[", "[")
         kind = err["type"]
         if kind == "union_tag_invalid":  # a provider's `type` names no known provider

@@ -147,6 +147,11 @@ class Event(_Strict):
     sharing: list[Member] | None = Field(
         default=None, description="Per-event sharing (ONLYOFFICE); authoritative when present."
     )
+    event_uid: str | None = Field(
+        default=None, min_length=1,
+        description="Cronofy: edit this external event (one not created through the API) "
+        "instead of managing an event of calrecon's own.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -239,7 +244,31 @@ class OnlyOfficeProvider(_Strict):
     password_env: EnvVarName = Field(default="ONLYOFFICE_PASSWORD")
 
 
-ProviderConfig = Annotated[LineWorksProvider | OnlyOfficeProvider, Field(discriminator="type")]
+class CronofyProvider(_Strict):
+    """A Cronofy account (one access token), in one data center."""
+
+    type: Literal["cronofy"]
+    token_env: EnvVarName = Field(default="CRONOFY_TOKEN")
+    data_center: Literal["us", "au", "ca", "de", "sg", "uk"] = Field(
+        default="us", description="Chooses the API host; tokens only work in their own."
+    )
+    base_url: str | None = Field(default=None, description="Overrides the data center's URL.")
+    profile_id: str | None = Field(
+        default=None,
+        description="The profile calendars are matched in and created in (needed to create).",
+    )
+
+    def api_url(self) -> str:
+        if self.base_url:
+            return self.base_url
+        if self.data_center == "us":
+            return "https://api.cronofy.com"
+        return f"https://api-{self.data_center}.cronofy.com"
+
+
+ProviderConfig = Annotated[LineWorksProvider | OnlyOfficeProvider | CronofyProvider,
+                           Field(discriminator="type")]
+PROVIDER_TYPES = ("lineworks", "onlyoffice", "cronofy")
 """Every provider type's settings, chosen by ``type``."""
 
 

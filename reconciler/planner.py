@@ -99,7 +99,7 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
             pool,
             lambda t: providers[t.calendar.provider].read_events(
                 live_cals[t.address], t.address, t.window,  # type: ignore[arg-type]
-                frozenset(t.events)),
+                t.events),
             with_events,
         )
     live_events = {t.address: evs for t, evs in zip(with_events, event_reads, strict=True)}
@@ -212,10 +212,13 @@ def _calendar_change(
     if not changes:
         return None
     before = {k: live.value.get(k) for k in desired}
-    if live.blocked:
-        return Change(**common, action=Action.BLOCKED, phase=Phase.UPDATE_CALENDARS,
-                      fields=changes, live_id=live.id, live=before, reason=live.blocked)
     changed = {c.path.split(".", 1)[0] for c in changes}
+    reason = live.blocked
+    if not reason and "name" in changed and not provider.capabilities.can_rename:
+        reason = f"{provider.name} cannot rename calendars{_note(provider, 'name')}"
+    if reason:
+        return Change(**common, action=Action.BLOCKED, phase=Phase.UPDATE_CALENDARS,
+                      fields=changes, live_id=live.id, live=before, reason=reason)
     return Change(
         **common,
         action=Action.UPDATE,
@@ -225,6 +228,10 @@ def _calendar_change(
         live_id=live.id,
         live=before,
     )
+
+
+def _note(provider: Provider, key: str) -> str:
+    return provider.capabilities.notes.get(key, "")
 
 
 def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: list[LiveEvent],
@@ -244,14 +251,20 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
                                   "depends_on": depends_on}
         wanted = provider.event_value(desired)
         live = by_uid.get(uid)
+        fields = expand(wanted, removing=False) if live is None else diff(wanted, live.value)
+        if not fields:
+            continue
+        reason = (live_cal.blocked if live_cal else "") or provider.event_blocked(desired, live)
+        if reason:
+            changes.append(Change(**common, action=Action.BLOCKED, fields=fields, reason=reason,
+                                  live_id=live.id if live else None,
+                                  live=live.value if live else None))
+            continue
         if live is None:
-            changes.append(Change(**common, action=Action.CREATE,
-                                  fields=expand(wanted, removing=False),
+            changes.append(Change(**common, action=Action.CREATE, fields=fields,
                                   requests=tuple(provider.create_event(calendar_id, uid,
                                                                        desired))))
-            continue
-        fields = diff(wanted, live.value)
-        if fields:
+        else:
             changed = {f.path.split(".", 1)[0] for f in fields}
             changes.append(Change(
                 **common, action=Action.UPDATE, fields=fields, live_id=live.id,

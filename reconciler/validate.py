@@ -29,6 +29,10 @@ def capabilities_for(provider_type: str) -> Capabilities:
         from reconciler.providers.lineworks.mapping import CAPABILITIES
 
         return CAPABILITIES
+    if provider_type == "cronofy":
+        from reconciler.providers.cronofy.mapping import CAPABILITIES as CRONOFY_CAPABILITIES
+
+        return CRONOFY_CAPABILITIES
     if provider_type == "onlyoffice":
         from reconciler.providers.onlyoffice.mapping import CAPABILITIES as OO_CAPABILITIES
 
@@ -100,7 +104,7 @@ def _check_calendar(cal: Calendar, kind: str, caps: Capabilities, problem: Repor
 
 def _check_event(event: Event, kind: str, caps: Capabilities, problem: Report,
                  sources: Sources, base: YamlPath) -> None:
-    for field_name in ("description", "location", "alert", "sharing", "recurrence"):
+    for field_name in ("description", "location", "alert", "sharing", "recurrence", "event_uid"):
         if getattr(event, field_name) is not None and field_name not in caps.event_fields:
             problem((field_name,), f"{kind} events cannot carry '{field_name}'"
                     f"{caps.notes.get('event.' + field_name, '')}")

@@ -31,6 +31,9 @@ providers:
   office:
     type: onlyoffice
     base_url: https://office.example.com
+  people:
+    type: cronofy
+    profile_id: pro_test
 """
 
 

@@ -34,13 +34,13 @@ def test_examples_plan_apply_plan_converges(runner: CliRunner, state: str) -> No
     code, out, _ = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state,
                        "--detailed-exitcode")
     assert code == 2
-    assert "Plan: 7 to create, 4 to update, 1 to delete." in out
+    assert "Plan: 10 to create, 6 to update, 1 to delete." in out
     assert "~ member user:bob@example.com: \"read\" -> \"write\"" in out
     assert "- member user:dave@example.com" in out
     code, out, _ = run(runner, "apply", str(EXAMPLES), "--sandbox", "--sandbox-state", state,
                        "--auto-approve")
     assert code == 0, out
-    assert "Apply complete: 12 applied, 0 failed, 0 skipped." in out
+    assert "Apply complete: 17 applied, 0 failed, 0 skipped." in out
     assert "works.design-reviews: create complete (id calendar-" in out
     code, out, _ = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state,
                        "--detailed-exitcode")
@@ -56,7 +56,7 @@ def test_validate_reports_file_line_and_exits_1(runner: CliRunner, tmp_path: Pat
     assert f"Error: {bad}:5:5: calendars.team.colour: unknown field 'colour'" in err
     assert "1 problem found; nothing was sent." in err
     code, out, _ = run(runner, "validate", str(EXAMPLES))
-    assert code == 0 and out.startswith("Valid: 3 file(s), 2 provider(s), 6 calendar(s).")
+    assert code == 0 and out.startswith("Valid: 4 file(s), 3 provider(s), 8 calendar(s).")
 
 
 def test_bad_yaml_makes_no_request(runner: CliRunner, tmp_path: Path, state: str) -> None:
@@ -75,7 +75,7 @@ def test_apply_without_a_terminal_refuses_instead_of_waiting(runner: CliRunner,
     assert code == 1
     assert "standard input is not a terminal" in err and "--auto-approve" in err
     code, out, _ = run(runner, "plan", str(EXAMPLES), "--sandbox", "--sandbox-state", state)
-    assert "Plan: 7 to create, 4 to update, 1 to delete." in out  # nothing was applied
+    assert "Plan: 10 to create, 6 to update, 1 to delete." in out  # nothing was applied
 
 
 def test_missing_token_is_a_clear_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

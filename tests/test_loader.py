@@ -59,7 +59,8 @@ BAD: list[tuple[str, str, str, str]] = [
     ("unknown-provider", GOOD.replace("provider: works", "provider: office"), "6:5",
      "unknown provider 'office' (known: works)"),
     ("unknown-provider-type", GOOD.replace("type: lineworks", "type: outlook"), "3:5",
-     "providers.works.type: unknown provider type outlook (known: lineworks, onlyoffice)"),
+     "providers.works.type: unknown provider type outlook (known: lineworks, onlyoffice, "
+     "cronofy)"),
     ("bad-key", GOOD.replace("  team:", "  Team Calendar:"), "5:3",
      "invalid key 'Team Calendar'"),
     ("state-unknown", GOOD.replace("    name: Team\n", "    name: Team\n    state: gone\n"),
@@ -134,6 +135,35 @@ BAD += [
      "onlyoffice cannot manage 'public'"),
     ("prune-without-events", GOOD.replace("    name: Team\n", "    name: Team\n    prune: true\n"),
      "8:5", "prune needs an 'events' mapping"),
+]
+
+
+CRONOFY = """\
+providers:
+  people: {type: cronofy, profile_id: pro_1}
+calendars:
+  team:
+    provider: people
+    name: Team
+"""
+
+BAD += [
+    ("cronofy-description", CRONOFY + "    description: x\n", "7:5",
+     "cronofy cannot manage 'description' (Cronofy calendars have only a name"),
+    ("cronofy-members", CRONOFY + "    members: []\n", "7:5",
+     "cronofy cannot manage 'members' (the Cronofy API cannot share calendars)"),
+    ("cronofy-delete", CRONOFY + "    state: absent\n", "7:5",
+     "cronofy cannot delete calendars (the Cronofy API has no calendar delete)"),
+    ("cronofy-alert", CRONOFY + "    events:\n      e:\n        summary: S\n"
+     "        start: 2027-01-01\n        alert: 5m\n", "11:9",
+     "cronofy events cannot carry 'alert' (Cronofy read events do not return reminders)"),
+    ("cronofy-recurrence", CRONOFY + "    events:\n      e:\n        summary: S\n"
+     "        start: 2027-01-01\n        recurrence: FREQ=DAILY\n", "11:9",
+     "cronofy events cannot carry 'recurrence'"),
+    ("cronofy-data-center", CRONOFY.replace("profile_id: pro_1", "data_center: eu"), "2:27",
+     "providers.people.data_center: Input should be 'us', 'au', 'ca', 'de', 'sg' or 'uk'"),
+    ("event-uid-on-lineworks", EVENTS + "        event_uid: evt_1\n", "14:9",
+     "lineworks events cannot carry 'event_uid'"),
 ]
 
 

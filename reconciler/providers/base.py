@@ -128,9 +128,13 @@ class Provider(Protocol):
         """One calendar; None when the provider says it does not exist."""
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
-                    uids: frozenset[str]) -> list[LiveEvent]:
+                    desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
         """Every event of the calendar that overlaps ``window``, once each, plus those of
-        ``uids`` (the desired events) that the provider can find outside the window."""
+        ``desired`` (uid -> canonical event) that the provider can find outside it."""
+
+    def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
+        """Why the provider would refuse to bring ``live`` to ``desired`` ("" when it would
+        not): the plan shows such a change as blocked and apply never sends it."""
 
     def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
         """A desired canonical event as this provider reads events back."""

@@ -45,7 +45,7 @@ def build_providers(
             token, base_url = endpoint.token, endpoint.base_url
         else:
             token = env.get(config.token_env, "")
-            base_url = config.base_url
+            base_url = config.api_url() if config.type == "cronofy" else config.base_url
             if config.type == "onlyoffice" and not token:
                 username = env.get(config.username_env, "")
                 password = env.get(config.password_env, "")
@@ -57,7 +57,12 @@ def build_providers(
                 missing.append(f"provider '{name}' ({config.type}): environment variable "
                                f"{config.token_env} is not set")
                 continue
-        if config.type == "onlyoffice":
+        if config.type == "cronofy":
+            from reconciler.providers.cronofy.provider import CronofyProvider
+
+            providers[name] = CronofyProvider(name, config, token, base_url=base_url,
+                                              policy=policy, max_connections=parallelism)
+        elif config.type == "onlyoffice":
             from reconciler.providers.onlyoffice.provider import OnlyOfficeProvider
 
             providers[name] = OnlyOfficeProvider(

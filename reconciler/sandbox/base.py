@@ -116,6 +116,10 @@ class Emulator:
     def restore(self, data: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def failure(self, exc: ApiFailure) -> Response:
+        """The answer to a handler's ApiFailure: by default the provider's error shape."""
+        return self.error(exc.status, exc.message, exc.code)
+
     def injected(self, status: int) -> Response:
         """The answer of an injected 429/500/503: by default the provider's error shape."""
         return self.error(status, "injected fault")
@@ -177,7 +181,7 @@ class Emulator:
             with self.lock:
                 response = handler(request, **args)
         except ApiFailure as exc:
-            response = self.error(exc.status, exc.message, exc.code)
+            response = self.failure(exc)
         response.headers.update(self.extra_headers(request, str(endpoint)))
         return response
 

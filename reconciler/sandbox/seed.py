@@ -4,6 +4,7 @@ deletes, and things left alone)."""
 
 from __future__ import annotations
 
+from reconciler.sandbox.cronofy import CronofyEmulator
 from reconciler.sandbox.lineworks import LineWorksEmulator
 from reconciler.sandbox.onlyoffice import OnlyOfficeEmulator
 
@@ -82,6 +83,28 @@ def seed_onlyoffice(emulator: OnlyOfficeEmulator) -> None:
     emulator.add_calendar("Engineering all-hands", owner=DANA,
                           sharing=[{"itemId": "a0a0a0a0-0000-4000-8000-000000000001",
                                     "isGroup": False, "actionId": "read"}])
+
+
+def seed_cronofy(emulator: CronofyEmulator) -> None:
+    emulator.add_profile("pro_sandbox_work", "work@example.com", provider="google")
+    emulator.add_profile("pro_sandbox_home", "home@example.com", provider="apple")
+    team = emulator.add_calendar("pro_sandbox_work", "Team", primary=True,
+                                 calendar_id="cal_sandbox_team")
+    emulator.add_calendar("pro_sandbox_work", "Company holidays (read-only)", readonly=True,
+                          calendar_id="cal_sandbox_holidays")
+    emulator.add_calendar("pro_sandbox_home", "Home", calendar_id="cal_sandbox_home")
+    # Created in Google Calendar by a person: calrecon may edit it by its event_uid.
+    emulator.add_external_event(team, "evt_external_board_meeting", "Board meeting",
+                                "2027-02-10T14:00:00Z", "2027-02-10T15:00:00Z",
+                                location="Room 1")
+    emulator.add_external_event(team, "evt_external_weekly_1on1", "Weekly 1:1",
+                                "2027-02-08T09:00:00Z", "2027-02-08T09:30:00Z", recurring=True)
+    with emulator.lock:  # a managed event from an earlier apply, since renamed in the YAML
+        uid = "evt_managed_seed_product_demo"
+        emulator.events[uid] = emulator._event(team, uid, "product-demo", {
+            "summary": "Demo", "description": "", "start": {"time": "2027-02-12T16:00:00Z",
+                                                             "tzid": "Europe/London"},
+            "end": {"time": "2027-02-12T17:00:00Z", "tzid": "Europe/London"}})
 
 
 def _ics(uid: str, summary: str, times: str, description: str = "") -> str:

@@ -21,12 +21,14 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from reconciler.sandbox.base import Emulator, Faults
+from reconciler.sandbox.cronofy import CronofyEmulator
 from reconciler.sandbox.lineworks import PREFIX as LINEWORKS_PREFIX
 from reconciler.sandbox.lineworks import LineWorksEmulator
 from reconciler.sandbox.onlyoffice import OnlyOfficeEmulator
-from reconciler.sandbox.seed import seed_lineworks, seed_onlyoffice
+from reconciler.sandbox.seed import seed_cronofy, seed_lineworks, seed_onlyoffice
 
-TOKENS = {"lineworks": "sandbox-lineworks-token", "onlyoffice": "sandbox-onlyoffice-token"}
+TOKENS = {"lineworks": "sandbox-lineworks-token", "onlyoffice": "sandbox-onlyoffice-token",
+          "cronofy": "sandbox-cronofy-token"}
 STATE_VERSION = 1
 
 
@@ -54,14 +56,17 @@ class Sandbox:
         self.state_file = state_file
         self.lineworks = LineWorksEmulator(TOKENS["lineworks"], faults, rate_limit=rate_limit)
         self.onlyoffice = OnlyOfficeEmulator(TOKENS["onlyoffice"], faults)
+        self.cronofy = CronofyEmulator(TOKENS["cronofy"], faults)
         self.emulators: dict[str, Emulator] = {"lineworks": self.lineworks,
-                                               "onlyoffice": self.onlyoffice}
-        self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": ""}
+                                               "onlyoffice": self.onlyoffice,
+                                               "cronofy": self.cronofy}
+        self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": "", "cronofy": ""}
         self._servers: dict[str, BaseWSGIServer] = {}
         self._threads: list[threading.Thread] = []
         self._seeders: dict[str, Callable[[], None]] = {
             "lineworks": lambda: seed_lineworks(self.lineworks),
             "onlyoffice": lambda: seed_onlyoffice(self.onlyoffice),
+            "cronofy": lambda: seed_cronofy(self.cronofy),
         }
         if state_file is not None and state_file.exists():
             self._load(state_file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -63,7 +64,7 @@ class LineWorksProvider:
         return LiveCalendar(calendar_id, mapping.calendar_to_canonical(raw, address), raw)
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
-                    uids: frozenset[str]) -> list[LiveEvent]:
+                    desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
         """The window's events, then a GET by id for each desired uid not among them: an
         event that moved in time is updated, never re-created (that POST would conflict)."""
         found: dict[str, LiveEvent] = {}
@@ -73,13 +74,16 @@ class LineWorksProvider:
             for item in items:
                 uid, value, raw = mapping.event_to_canonical(item, address)
                 found.setdefault(uid, LiveEvent(uid, uid, value, raw))  # a series spans windows
-        for uid in sorted(uids - found.keys()):
+        for uid in sorted(desired.keys() - found.keys()):
             one = self.client.get_event(self.config.user_id, calendar.id, uid,
                                         f"{address}.events.{uid}")
             if one is not None:
                 _, value, raw = mapping.event_to_canonical(one, address)
                 found[uid] = LiveEvent(uid, uid, value, raw)
         return list(found.values())
+
+    def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
+        return ""
 
     def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
         return desired  # LINE WORKS reads back wall time and zone: the canonical form itself

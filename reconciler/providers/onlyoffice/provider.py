@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ResponseError
@@ -81,7 +82,7 @@ class OnlyOfficeProvider:
         return LiveCalendar(calendar_id, value, raw, blocked)
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
-                    uids: frozenset[str]) -> list[LiveEvent]:
+                    desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
         """Events overlapping ``window``; then, only if some desired uids are missing (new or
         moved events), one more read over ``SEARCH_YEARS`` either side, since ONLYOFFICE
         documents no read by UID. An event even further away is planned as a create; its
@@ -94,7 +95,7 @@ class OnlyOfficeProvider:
         if not covered:
             raw = self._read_window(calendar.id, window, address)
         found = mapping.events_to_canonical((raw or {}).get("events") or [], address)
-        missing = uids - found.keys()
+        missing = desired.keys() - found.keys()
         if missing:
             today = dt.date.today()
             wide = (min(window[0], today) - dt.timedelta(days=366 * SEARCH_YEARS),
@@ -108,6 +109,9 @@ class OnlyOfficeProvider:
     def _read_window(self, calendar_id: str, window: Window, address: str) -> Any:
         return self.client.call("GET", f"{CAL}/calendar/{calendar_id}/{window[0]}/{window[1]}",
                                 address)
+
+    def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
+        return ""
 
     def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
         return mapping.project_event(desired)

@@ -1,0 +1,75 @@
+"""Cronofy HTTP calls: Bearer auth, paged event reads, error texts. Raw dicts in and out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from reconciler.errors import ResponseError
+from reconciler.http import HttpClient, RetryPolicy
+from reconciler.providers.cronofy import mapping
+
+MAX_PAGES = 10_000  # a server whose next_page never ends would otherwise page forever
+
+
+def error_detail(response: httpx.Response) -> str:
+    if response.status_code == 423:
+        return "the profile needs re-authorisation (HTTP 423 Locked: no usable credentials)"
+    try:
+        detail = mapping.error_detail(response.json())
+    except ValueError:
+        detail = None
+    return detail or " ".join(response.text.split())[:300] or response.reason_phrase
+
+
+class CronofyClient:
+    def __init__(self, base_url: str, token: str, policy: RetryPolicy | None = None,
+                 max_connections: int = 16) -> None:
+        self.http = HttpClient(provider="cronofy", base_url=base_url,
+                               headers={"Authorization": f"Bearer {token}"}, secret=token,
+                               policy=policy, error_detail=error_detail,
+                               max_connections=max_connections)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def list_calendars(self, address: str) -> list[dict[str, Any]]:
+        body = self._json("GET", "/v1/calendars", address)
+        calendars = body.get("calendars") if isinstance(body, dict) else None
+        if not isinstance(calendars, list):
+            raise ResponseError(f"{address}: GET /v1/calendars: no 'calendars' list")
+        return calendars
+
+    def read_events(self, params: Mapping[str, Any], address: str) -> Iterator[dict[str, Any]]:
+        """Every event of ``GET /v1/events``, following ``pages.next_page`` (absolute URLs)."""
+        body = self._json("GET", "/v1/events", address, params=params)
+        for _ in range(MAX_PAGES):
+            events = body.get("events") if isinstance(body, dict) else None
+            if not isinstance(events, list):
+                raise ResponseError(f"{address}: GET /v1/events: no 'events' list")
+            yield from events
+            next_page = (body.get("pages") or {}).get("next_page")
+            if not next_page:
+                return
+            body = self._json("GET", str(next_page), address)
+        raise ResponseError(f"{address}: GET /v1/events: more than {MAX_PAGES} pages")
+
+    def send(self, method: str, path: str, address: str, body: Any = None,
+             idempotent: bool = True) -> Any:
+        return self._json(method, path, address, body=body, idempotent=idempotent)
+
+    def _json(self, method: str, path: str, address: str, *, params: Mapping[str, Any] | None
+              = None, body: Any = None, idempotent: bool = True) -> Any:
+        response = self.http.request(method, path, address=address, params=params, json=body,
+                                     idempotent=idempotent)
+        if response.status_code == 202 or not response.content:
+            return None  # writes are queued: nothing to read back (providers.md §3.6.2)
+        try:
+            return response.json()
+        except ValueError:
+            raise ResponseError(f"{address}: {method} {path} answered HTTP "
+                                f"{response.status_code} with a body that is not JSON",
+                                address=address, method=method, path=path,
+                                status=response.status_code) from None
