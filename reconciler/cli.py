@@ -1,7 +1,7 @@
 """The calrecon command line: argument parsing, exit codes, and the only place that prints.
 
-Exit codes: 0 success (or no changes), 1 error (bad YAML, failed read, failed apply, blocked
-change), 2 changes present (only with ``--detailed-exitcode``).
+Exit codes: 0 success (or no changes), 1 error (bad YAML, a failed read, a failed apply, a
+blocked change, a guard rail), 2 changes present (only with ``--detailed-exitcode``).
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +18,24 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from reconciler import secrets
+from reconciler import planfile, safety, secrets
 from reconciler.apply import ApplyReport, Outcome, apply_plan
+from reconciler.cli_sandbox import DEFAULT_SANDBOX_STATE, sandbox
 from reconciler.errors import CalreconError, ConfigError
 from reconciler.loader import Loaded, load
-from reconciler.model import json_schema
+from reconciler.model import Desired, json_schema
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.providers.base import Provider
 from reconciler.providers.registry import build_providers
-from reconciler.render.text import render_plan
+from reconciler.render import json as json_render
+from reconciler.render import markdown, text
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
-DEFAULT_SANDBOX_STATE = Path(".calrecon/sandbox.json")
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+FORMATS = ("text", "markdown", "json")
+PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no progress
+PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,10 +68,6 @@ def _load(paths: tuple[str, ...]) -> Loaded:
         sys.exit(EXIT_ERROR)
 
 
-def paths_argument(fn: F) -> F:
-    return click.argument("paths", nargs=-1, required=True, type=click.Path())(fn)
-
-
 def run_options(fn: F) -> F:
     """Options shared by plan and apply."""
     options = [
@@ -81,6 +80,13 @@ def run_options(fn: F) -> F:
                      help="File holding the sandbox's live state between commands."),
         click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
                      help="Requests in flight at once, per stage."),
+        click.option("--target", "targets", multiple=True, metavar="ADDRESS",
+                     help="Limit to this address and what is inside it (repeatable), e.g. "
+                          "works.team or works.team.events.standup."),
+        click.option("--force", is_flag=True,
+                     help="Accept a plan that trips a guard rail (revokes or deletes more than "
+                          "the allowed share of a calendar's members or events)."),
+        click.option("--no-color", is_flag=True, help="Plain text even on a terminal."),
         click.option("-v", "--verbose", count=True,
                      help="Log each HTTP request (-v) and retries in detail (-vv). Tokens are "
                           "never logged."),
@@ -92,16 +98,14 @@ def run_options(fn: F) -> F:
 
 @dataclass
 class _Session:
-    loaded: Loaded
     providers: dict[str, Provider]
     sandbox: Sandbox | None
 
 
 @contextlib.contextmanager
-def _session(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path,
+def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
              parallelism: int) -> Iterator[_Session]:
-    """Load the YAML, start the sandbox if asked, build providers; clean up after."""
-    loaded = _load(paths)
+    """Start the sandbox if asked and build providers; save and clean up after."""
     box: Sandbox | None = None
     if sandbox:
         try:
@@ -109,13 +113,10 @@ def _session(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path,
         except SandboxStateError as exc:
             _fail(str(exc))
     try:
-        providers = build_providers(
-            loaded.desired,
-            sandbox=box.endpoints() if box else None,
-            parallelism=parallelism,
-        )
+        providers = build_providers(desired, sandbox=box.endpoints() if box else None,
+                                    parallelism=parallelism)
         try:
-            yield _Session(loaded, providers, box)
+            yield _Session(providers, box)
         finally:
             for provider in providers.values():
                 provider.close()
@@ -123,6 +124,27 @@ def _session(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path,
         if box is not None:
             box.save()
             box.stop()
+
+
+def _render(plan: dict[str, Any], fmt: str, color: bool) -> str:
+    if fmt == "markdown":
+        return markdown.render_plan(plan)
+    if fmt == "json":
+        return json_render.render_plan(plan)
+    return text.render_plan(plan, color=color)
+
+
+def _use_color(no_color: bool) -> bool:
+    return not no_color and sys.stdout.isatty()
+
+
+def _guard(the_plan: Plan, desired: Desired, force: bool) -> None:
+    """Stop (exit 1) when the plan trips a guard rail and --force was not given."""
+    breaches = safety.check(the_plan, desired)
+    for breach in breaches:
+        click.echo(f"{'Warning (forced)' if force else 'Error'}: {breach}", err=True)
+    if breaches and not force:
+        sys.exit(EXIT_ERROR)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,14 +157,19 @@ def cli() -> None:
       calrecon validate calendars/           # check the YAML, no network
       calrecon plan calendars/               # show the calls that would be made
       calrecon apply calendars/              # make them, after you type 'yes'
+      calrecon plan calendars/ --out p.json  # save a plan for review ...
+      calrecon apply p.json                  # ... and apply exactly it, if still current
     Add --sandbox to plan and apply to try it all against built-in emulators.
 
     Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode).
     """
 
 
+cli.add_command(sandbox)
+
+
 @cli.command()
-@paths_argument
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 def validate(paths: tuple[str, ...]) -> None:
     """Check YAML files or directories without contacting any provider.
 
@@ -155,23 +182,36 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@paths_argument
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @run_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people, markdown for a pull-request comment, json for programs.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan to this file, for 'calrecon apply FILE' later.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes, 0 when there are none, 1 on error.")
 def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism: int,
-         verbose: int, detailed_exitcode: bool) -> None:
+         targets: tuple[str, ...], force: bool, no_color: bool, verbose: int, fmt: str,
+         out: Path | None, detailed_exitcode: bool) -> None:
     """Show what apply would change, and the exact requests it would send.
 
-    Reads the live state of every calendar the YAML names; writes nothing.
+    Reads the live state of every calendar the YAML names; writes nothing. Exits 1 when a
+    change is blocked or a guard rail trips (unless --force).
     """
     _setup_logging(verbose)
+    loaded = _load(paths)
     try:
-        with _session(paths, sandbox, sandbox_state, parallelism) as session:
-            the_plan = make_plan(session.loaded.desired, session.providers, parallelism)
+        with _session(loaded.desired, sandbox, sandbox_state, parallelism) as session:
+            the_plan = make_plan(loaded.desired, session.providers, parallelism,
+                                 targets=list(targets))
     except CalreconError as exc:
         _fail(str(exc))
-    click.echo(render_plan(the_plan.to_dict()))
+    data = the_plan.to_dict()
+    click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt != "json")
+    if out is not None:
+        planfile.save(out, data, loaded.desired, list(targets))
+        click.echo(f"Saved the plan to {out}; apply it with: calrecon apply {out}", err=True)
+    _guard(the_plan, loaded.desired, force)
     if the_plan.blocked:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and not the_plan.empty:
@@ -179,36 +219,89 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
 
 
 @cli.command()
-@paths_argument
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @run_options
 @click.option("--auto-approve", is_flag=True,
               help="Apply without asking for 'yes' (for CI after a reviewed plan).")
 def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism: int,
-          verbose: int, auto_approve: bool) -> None:
+          targets: tuple[str, ...], force: bool, no_color: bool, verbose: int,
+          auto_approve: bool) -> None:
     """Plan, show the plan, ask for 'yes', then make exactly the planned calls.
+
+    PATHS are YAML files or directories, or one plan file saved with 'plan --out': then the
+    live state is read again and, if anything moved since the plan was made, apply refuses
+    ("plan is stale") and sends nothing; otherwise it applies exactly that plan.
 
     A failed change does not stop unrelated ones; the report lists what was applied, what
     failed and what was skipped, and the exit code is 1 if anything did not apply. Running
     apply again after fixing the cause picks up where it stopped.
     """
     _setup_logging(verbose)
+    saved = _saved_plan(paths)
+    if saved is not None and targets:
+        _fail("--target cannot be combined with a saved plan (it keeps its own targets)")
+    desired = saved.desired if saved else _load(paths).desired
+    target_list = saved.targets if saved else list(targets)
+    color = _use_color(no_color)
     try:
-        with _session(paths, sandbox, sandbox_state, parallelism) as session:
-            the_plan = make_plan(session.loaded.desired, session.providers, parallelism)
-            click.echo(render_plan(the_plan.to_dict()))
+        with _session(desired, sandbox, sandbox_state, parallelism) as session:
+            the_plan = make_plan(desired, session.providers, parallelism, targets=target_list)
+            data = the_plan.to_dict()
+            if saved is not None and data["fingerprint"] != saved.plan["fingerprint"]:
+                moved = ", ".join(planfile.moved(saved.plan, data))
+                _fail(f"plan is stale: the live state changed since the plan was made "
+                      f"({moved}); nothing was sent. Run plan again.")
+            click.echo(text.render_plan(data, color=color))
             if the_plan.empty:
                 return
+            _guard(the_plan, desired, force)
             if the_plan.blocked:
                 _fail("the plan has blocked changes; nothing was applied")
             if not auto_approve:
                 _confirm()
-            report = apply_plan(the_plan, session.providers, parallelism,
-                                on_outcome=_print_outcome)
+            with _progress(len(the_plan.changes)) as progress:
+                report = apply_plan(the_plan, session.providers, parallelism,
+                                    on_outcome=progress)
     except CalreconError as exc:
         _fail(str(exc))
-    _print_report(the_plan, report)
+    _print_report(report)
     if not report.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _saved_plan(paths: tuple[str, ...]) -> planfile.SavedPlan | None:
+    """The saved plan when PATHS is one plan file, else None (PATHS are YAML)."""
+    if len(paths) != 1 or not paths[0].endswith(".json"):
+        return None
+    try:
+        return planfile.load(Path(paths[0]))
+    except CalreconError as exc:
+        _fail(str(exc))
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
+def show(plan_file: Path, fmt: str, no_color: bool) -> None:
+    """Render a plan saved with 'plan --out', in any output format. Reads no live state."""
+    try:
+        saved = planfile.load(plan_file)
+    except CalreconError as exc:
+        _fail(str(exc))
+    click.echo(_render(saved.plan, fmt, _use_color(no_color)), nl=fmt != "json")
+
+
+@cli.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of the YAML format (editors use it to complete and check)."""
+    body = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(body, nl=False)
+    else:
+        output.write_text(body)
 
 
 def _confirm() -> None:
@@ -223,6 +316,29 @@ def _confirm() -> None:
         sys.exit(EXIT_ERROR)
 
 
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
+    """A callback per finished change: a bar on a terminal, a line every few seconds
+    otherwise (for CI logs), nothing for short applies. Outcomes print as they come."""
+    done = {"n": 0, "failed": 0, "last": time.monotonic()}
+    show = total >= PROGRESS_FROM
+    bar_cm = click.progressbar(length=total, label="Applying", file=sys.stderr) \
+        if show and sys.stderr.isatty() else contextlib.nullcontext()
+    with bar_cm as bar:
+        def on_outcome(outcome: Outcome) -> None:
+            _print_outcome(outcome)
+            done["n"] += 1
+            done["failed"] += outcome.status == "failed"
+            if bar is not None:
+                bar.update(1)
+            elif show and (time.monotonic() - done["last"] >= PROGRESS_EVERY_S
+                           or done["n"] == total):
+                done["last"] = time.monotonic()
+                click.echo(f"Progress: {done['n']}/{total} changes done, {done['failed']} "
+                           "failed", err=True)
+        yield on_outcome
+
+
 def _print_outcome(outcome: Outcome) -> None:
     change = outcome.change
     if outcome.status == "applied":
@@ -235,74 +351,23 @@ def _print_outcome(outcome: Outcome) -> None:
         click.echo(f"{change.address}: skipped ({outcome.detail})", err=True)
 
 
-def _print_report(plan: Plan, report: ApplyReport) -> None:
-    applied = len(report.by_status("applied"))
+def _print_report(report: ApplyReport) -> None:
+    applied = report.by_status("applied")
     failed = report.by_status("failed")
     skipped = report.by_status("skipped")
     click.echo("")
-    click.echo(f"Apply {'complete' if report.ok else 'incomplete'}: {applied} applied, "
+    click.echo(f"Apply {'complete' if report.ok else 'incomplete'}: {len(applied)} applied, "
                f"{len(failed)} failed, {len(skipped)} skipped.")
-    if not report.ok:
-        click.echo("Fix the cause and run apply again: it converges from where it stopped.",
-                   err=True)
-
-
-@cli.command()
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of the YAML format (editors use it to complete and check)."""
-    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text)
-
-
-@cli.group()
-def sandbox() -> None:
-    """The built-in loopback emulators of the provider APIs."""
-
-
-@sandbox.command()
-@click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE",
-              help="State file to load (seeded if missing) and save on exit.")
-def serve(state: Path) -> None:
-    """Run the emulators in the foreground until Ctrl-C.
-
-    Prints each emulator's base URL and token, so curl or any other client can use them.
-    """
-    try:
-        box = Sandbox(state).start()
-    except SandboxStateError as exc:
-        _fail(str(exc))
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C does, saving the state
-    for name, endpoint in box.endpoints().items():
-        click.echo(f"{name:10} {endpoint.base_url}  token: {endpoint.token}")
-    click.echo(f"State: {state} (saved on exit). Press Ctrl-C to stop.", nl=True)
-    sys.stdout.flush()
-    try:
-        signal.pause()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        box.save()
-        box.stop()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-@sandbox.command()
-@click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE")
-def reset(state: Path) -> None:
-    """Forget the sandbox's state: the next --sandbox run starts from the seed again."""
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(state)
-    click.echo(f"Sandbox state {state} removed.")
+    if report.ok:
+        return
+    for title, outcomes in (("Applied", applied), ("Failed", failed), ("Skipped", skipped)):
+        if outcomes:
+            click.echo(f"{title}:", err=True)
+            for o in outcomes:
+                detail = f": {secrets.redact(o.detail)}" if o.detail else ""
+                click.echo(f"  {o.change.address}{detail}", err=True)
+    click.echo("Fix the cause and run apply again: it converges from where it stopped.",
+               err=True)
 
 
 def main() -> None:

@@ -32,7 +32,13 @@ def diff(desired: dict[str, Any], live: dict[str, Any]) -> tuple[FieldChange, ..
     for report in tree.values():
         for level in report:
             path = ".".join(str(p) for p in level.path(output_format="list"))
-            changes.append(FieldChange(path, _absent(level.t1), _absent(level.t2)))
+            old, new = _absent(level.t1), _absent(level.t2)
+            if isinstance(old, dict | None) and isinstance(new, dict | None):
+                # DeepDiff reports a mapping emptied (or first filled) as one change; members
+                # are listed one by one, so that reviewers and guard rails see each of them.
+                changes.extend(_per_key(path, old or {}, new or {}))
+            else:
+                changes.append(FieldChange(path, old, new))
     changes.sort(key=lambda c: field_order(c.path))
     return tuple(changes)
 
@@ -56,6 +62,11 @@ def expand(value: dict[str, Any], *, removing: bool) -> tuple[FieldChange, ...]:
             changes.append(FieldChange(path, v, None) if removing else FieldChange(path, None, v))
     changes.sort(key=lambda c: field_order(c.path))
     return tuple(changes)
+
+
+def _per_key(path: str, old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
+    return [FieldChange(f"{path}.{key}", old.get(key), new.get(key))
+            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
 
 def _absent(value: Any) -> Any:

@@ -186,6 +186,15 @@ class State(str, Enum):
     ABSENT = "absent"
 
 
+class Safety(_Strict):
+    """Guard rails (octoDNS-style): a plan that deletes or revokes more than
+    ``max_delete_percent`` of a calendar's existing members or events, when it has at least
+    ``min_existing`` of them, needs ``--force``. Emptying a member list always does."""
+
+    max_delete_percent: float | None = Field(default=None, ge=0, le=100)
+    min_existing: int | None = Field(default=None, ge=0)
+
+
 class Calendar(_Strict):
     """A calendar. ``name`` is required: it identifies the calendar when ``id`` is not pinned."""
 
@@ -208,6 +217,7 @@ class Calendar(_Strict):
     events: dict[EventKey, Event] | None = Field(
         default=None, description="Events keyed by their stable uid."
     )
+    safety: Safety | None = Field(default=None, description="Overrides the provider's guard rails.")
     prune: bool = Field(
         default=False,
         description="Delete live events that 'events' does not list (within the events' "
@@ -228,6 +238,7 @@ class LineWorksProvider(_Strict):
     user_id: str = Field(
         default="me", min_length=1, description="User whose calendar list is reconciled."
     )
+    safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
 
 
 class OnlyOfficeProvider(_Strict):
@@ -242,6 +253,7 @@ class OnlyOfficeProvider(_Strict):
     token_env: EnvVarName = Field(default="ONLYOFFICE_TOKEN")
     username_env: EnvVarName = Field(default="ONLYOFFICE_USERNAME")
     password_env: EnvVarName = Field(default="ONLYOFFICE_PASSWORD")
+    safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
 
 
 class CronofyProvider(_Strict):
@@ -257,6 +269,7 @@ class CronofyProvider(_Strict):
         default=None,
         description="The profile calendars are matched in and created in (needed to create).",
     )
+    safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
 
     def api_url(self) -> str:
         if self.base_url:

@@ -79,10 +79,21 @@ class Change:
         return data
 
 
+FORMAT_VERSION = 1
+
+
 @dataclass
 class Plan:
+    """Every change, notes for the reader, and what exists live per calendar.
+
+    ``inventory`` maps a calendar address to counts of what it holds live (``events``), for
+    the guard rails; ``warnings`` are printed before the plan (e.g. ``--target`` in use).
+    """
+
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    inventory: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}
@@ -98,14 +109,26 @@ class Plan:
     def blocked(self) -> list[Change]:
         return [c for c in self.changes if c.action is Action.BLOCKED]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "changes": [c.to_dict() for c in self.changes],
-            "summary": self.counts(),
-            "notes": list(self.notes),
-        }
+    @property
+    def addresses(self) -> list[str]:
+        return [c.address for c in self.changes]
 
-    def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of :meth:`to_dict`."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as documented JSON (README, schemas/plan.schema.json)."""
+        body = {
+            "format_version": FORMAT_VERSION,
+            "changed_addresses": self.addresses,
+            "summary": self.counts(),
+            "changes": [c.to_dict() for c in self.changes],
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
+        body["fingerprint"] = fingerprint(body)
+        return body
+
+
+def fingerprint(plan: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a plan dict, without its own fingerprint field."""
+    content = {k: v for k, v in plan.items() if k not in ("fingerprint", "warnings")}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reconciler.diff import diff, expand
-from reconciler.errors import IdentityError
+from reconciler.errors import IdentityError, PlanError
 from reconciler.events import canonical_event, window
 from reconciler.model import Calendar, Desired, State
 from reconciler.plan import Action, Change, Phase, Plan
@@ -76,8 +76,41 @@ def fan_out(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) 
     return [f.result() for f in futures]
 
 
+def targeted(address: str, targets: Iterable[str]) -> bool:
+    """Whether ``address`` is, contains, or is inside one of ``targets``."""
+    return any(address == t or address.startswith(t + ".") or t.startswith(address + ".")
+               for t in targets)
+
+
+def select(desired: Desired, targets: list[str]) -> Desired:
+    """The desired state cut down to the calendars ``targets`` touch (PlanError if a target
+    touches none)."""
+    keys = {k for k, c in desired.calendars.items() if targeted(address_of(k, c), targets)}
+    for target in targets:
+        if not any(targeted(address_of(k, desired.calendars[k]), [target]) for k in keys):
+            raise PlanError(f"--target {target} matches no calendar in the YAML")
+    return desired.model_copy(update={"calendars": {k: desired.calendars[k] for k in keys}})
+
+
 def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int = 8,
-              today: dt.date | None = None) -> Plan:
+              today: dt.date | None = None, targets: list[str] | None = None) -> Plan:
+    """The plan; with ``targets``, only for those addresses (and what they depend on)."""
+    if targets:
+        desired = select(desired, targets)
+    plan = _make_plan(desired, providers, parallelism, today)
+    if targets:
+        keep = {c.address for c in plan.changes
+                if c.address in targets or any(c.address.startswith(t + ".") for t in targets)}
+        keep |= {c.depends_on for c in plan.changes if c.address in keep and c.depends_on}
+        plan.changes = [c for c in plan.changes if c.address in keep]
+        plan.warnings.append(
+            "--target in use: the plan covers only " + ", ".join(targets) + "; other changes "
+            "may be left out. Use it to recover from a problem, not routinely.")
+    return plan
+
+
+def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
+               today: dt.date | None) -> Plan:
     in_use = sorted({c.provider for c in desired.calendars.values()})
     windows = _event_windows(desired, today)
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
@@ -110,6 +143,8 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
         change = _calendar_change(target, live, provider)
         if change is not None:
             plan.changes.append(change)
+        if target.address in live_events:
+            plan.inventory[target.address] = {"events": len(live_events[target.address])}
         if target.window is not None and target.calendar.state is State.PRESENT:
             plan.changes.extend(_event_changes(target, live, live_events.get(target.address, []),
                                                provider, plan.notes))

@@ -2,6 +2,9 @@
 
 ::
 
+    Changed addresses:
+      works.platform-team
+
     ~ works.platform-team (update calendar calendar-1f2e)
         ~ description: "Old" -> "New"
         ~ member user:bob@example.com: "read" -> "write"
@@ -9,6 +12,9 @@
         -> PATCH /calendars/calendar-1f2e {"description": "New", "members": [...]}
 
     Plan: 0 to create, 1 to update, 0 to delete.
+
+Colour (green create, yellow update, red delete, magenta blocked) only when ``color`` is true;
+the CLI turns it on for terminals.
 """
 
 from __future__ import annotations
@@ -16,18 +22,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import click
+
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "blocked": "!"}
+COLORS = {"create": "green", "update": "yellow", "delete": "red", "blocked": "magenta"}
 
 
-def render_plan(plan: dict[str, Any]) -> str:
-    """Every change, then notes, then the summary line (``No changes.`` when there are none)."""
-    lines: list[str] = []
+def render_plan(plan: dict[str, Any], color: bool = False) -> str:
+    """Warnings, changed addresses, every change, notes, then the summary line."""
+    def paint(text: str, action: str) -> str:
+        return click.style(text, fg=COLORS[action]) if color else text
+
+    lines: list[str] = [f"Warning: {w}" for w in plan.get("warnings", [])]
+    if lines:
+        lines.append("")
     changes = plan["changes"]
     if changes:
+        lines.append("Changed addresses:")
+        lines.extend(f"  {c['address']}" for c in changes)
+        lines.append("")
         lines.append("calrecon will perform the following actions:")
         lines.append("")
         for change in changes:
-            lines.extend(_change(change))
+            lines.extend(_change(change, paint))
             lines.append("")
     for note in plan.get("notes", []):
         lines.append(f"Note: {note}")
@@ -47,35 +64,41 @@ def summary_line(plan: dict[str, Any]) -> str:
     return line
 
 
-def _change(change: dict[str, Any]) -> list[str]:
+def _change(change: dict[str, Any], paint: Any) -> list[str]:
     action = change["action"]
     what = f"{action} {change['kind']}"
     if change.get("live_id"):
         what += f" {change['live_id']}"
-    lines = [f"  {SYMBOLS[action]} {change['address']} ({what})"]
+    lines = [paint(f"  {SYMBOLS[action]} {change['address']}", action) + f" ({what})"]
     if change.get("reason"):
         lines.append(f"      reason: {change['reason']}")
     for field in change["fields"]:
-        lines.append("      " + _field(field, action))
+        symbol, text = field_line(field, action)
+        lines.append("      " + paint(symbol, _action_of(symbol)) + text)
     for request in change["requests"]:
         lines.append("      -> " + request_line(request))
     return lines
 
 
-def _field(field: dict[str, Any], action: str) -> str:
+def _action_of(symbol: str) -> str:
+    return {"+": "create", "~": "update", "-": "delete"}[symbol]
+
+
+def field_line(field: dict[str, Any], action: str) -> tuple[str, str]:
+    """(symbol, rest) for one field change: ``("~", ' name: "a" -> "b"')``."""
     path, before, after = field["path"], field["before"], field["after"]
     label = path
     for group, noun in (("members.", "member "), ("sharing.", "shared with ")):
         if path.startswith(group):
             label = noun + path.removeprefix(group)
     if action == "delete" or after is None:
-        return f"- {label}: {_value(before)}"
+        return "-", f" {label}: {value_text(before)}"
     if action == "create" or before is None:
-        return f"+ {label}: {_value(after)}"
-    return f"~ {label}: {_value(before)} -> {_value(after)}"
+        return "+", f" {label}: {value_text(after)}"
+    return "~", f" {label}: {value_text(before)} -> {value_text(after)}"
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 

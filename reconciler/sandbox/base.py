@@ -98,6 +98,7 @@ class Emulator:
         self.faults = faults or Faults()
         self.lock = threading.RLock()
         self.requests: list[RecordedRequest] = []
+        self.denied: list[tuple[str, int]] = []
         self.url_map = Map(list(self.rules()), strict_slashes=False)
 
     # -- for subclasses -------------------------------------------------------------------
@@ -141,6 +142,11 @@ class Emulator:
         with self.lock:
             return [r for r in self.requests if r.is_write]
 
+    def deny(self, path_fragment: str, status: int = 403) -> None:
+        """Refuse every write whose path contains ``path_fragment`` (a permission problem)."""
+        with self.lock:
+            self.denied.append((path_fragment, status))
+
     def reset_log(self) -> None:
         with self.lock:
             self.requests.clear()
@@ -162,6 +168,10 @@ class Emulator:
             if fault in ("429", "503"):
                 failure.headers["Retry-After"] = str(self.faults.retry_after)
             return failure
+        if request.method not in ("GET", "HEAD"):
+            for fragment, status in self.denied:
+                if fragment in request.path:
+                    return self.error(status, "Access Denied", "FORBIDDEN")
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match(self.route_path(request.path))
