@@ -20,9 +20,11 @@ import click
 
 from reconciler import planfile, safety, secrets
 from reconciler.apply import ApplyReport, Outcome, apply_plan
+from reconciler.cli_github import emit_plan, github, print_problems
+from reconciler.cli_repo import fmt, import_
 from reconciler.cli_sandbox import DEFAULT_SANDBOX_STATE, sandbox
 from reconciler.errors import CalreconError, ConfigError
-from reconciler.loader import Loaded, load
+from reconciler.loader import Loaded, Sources, load
 from reconciler.model import Desired, json_schema
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
@@ -30,10 +32,11 @@ from reconciler.providers.base import Provider
 from reconciler.providers.registry import build_providers
 from reconciler.render import json as json_render
 from reconciler.render import markdown, text
+from reconciler.render.github import annotation
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "json", "github")
 PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no progress
 PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
 
@@ -56,10 +59,12 @@ def _setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
-def _load(paths: tuple[str, ...]) -> Loaded:
+def _load(paths: tuple[str, ...], fmt: str = "text") -> Loaded:
     try:
         return load(paths)
     except ConfigError as exc:
+        if fmt == "github":
+            print_problems(exc.problems)
         for problem in exc.problems:
             click.echo(f"Error: {problem}", err=True)
         count = len(exc.problems)
@@ -127,6 +132,7 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
 
 
 def _render(plan: dict[str, Any], fmt: str, color: bool) -> str:
+    """text, markdown or json (github output needs the YAML's locations: see emit_plan)."""
     if fmt == "markdown":
         return markdown.render_plan(plan)
     if fmt == "json":
@@ -166,16 +172,21 @@ def cli() -> None:
 
 
 cli.add_command(sandbox)
+cli.add_command(github)
+cli.add_command(fmt)
+cli.add_command(import_)
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def validate(paths: tuple[str, ...]) -> None:
+@click.option("--format", "fmt", type=click.Choice(("text", "github")), default="text",
+              show_default=True, help="github: also print problems as workflow annotations.")
+def validate(paths: tuple[str, ...], fmt: str) -> None:
     """Check YAML files or directories without contacting any provider.
 
     Reports every problem as FILE:LINE:COL and exits 1 when there is one.
     """
-    loaded = _load(paths)
+    loaded = _load(paths, fmt)
     cals = len(loaded.desired.calendars)
     click.echo(f"Valid: {len(loaded.files)} file(s), {len(loaded.desired.providers)} "
                f"provider(s), {cals} calendar(s).")
@@ -185,7 +196,8 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @run_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people, markdown for a pull-request comment, json for programs.")
+              help="text for people, markdown for a pull-request comment, json for programs, "
+                   "github for workflow annotations, step outputs and the job summary.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the plan to this file, for 'calrecon apply FILE' later.")
 @click.option("--detailed-exitcode", is_flag=True,
@@ -199,15 +211,20 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
     change is blocked or a guard rail trips (unless --force).
     """
     _setup_logging(verbose)
-    loaded = _load(paths)
+    loaded = _load(paths, fmt)
     try:
         with _session(loaded.desired, sandbox, sandbox_state, parallelism) as session:
             the_plan = make_plan(loaded.desired, session.providers, parallelism,
                                  targets=list(targets))
     except CalreconError as exc:
+        if fmt == "github":
+            click.echo(annotation("error", secrets.redact(str(exc))))
         _fail(str(exc))
     data = the_plan.to_dict()
-    click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt != "json")
+    if fmt == "github":
+        emit_plan(data, loaded.sources, safety.check(the_plan, loaded.desired))
+    else:
+        click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt != "json")
     if out is not None:
         planfile.save(out, data, loaded.desired, list(targets))
         click.echo(f"Saved the plan to {out}; apply it with: calrecon apply {out}", err=True)
@@ -289,7 +306,10 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
         saved = planfile.load(plan_file)
     except CalreconError as exc:
         _fail(str(exc))
-    click.echo(_render(saved.plan, fmt, _use_color(no_color)), nl=fmt != "json")
+    if fmt == "github":
+        emit_plan(saved.plan, Sources(), [])  # a saved plan has no YAML locations
+    else:
+        click.echo(_render(saved.plan, fmt, _use_color(no_color)), nl=fmt != "json")
 
 
 @cli.command()

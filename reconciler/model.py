@@ -132,6 +132,11 @@ class Event(_Strict):
     their ``end`` is the last day *included* (default: ``start``, a one-day event).
     """
 
+    event_uid: str | None = Field(
+        default=None, min_length=1,
+        description="Cronofy: edit this external event (one not created through the API) "
+        "instead of managing an event of calrecon's own.",
+    )
     summary: str = Field(min_length=1)
     description: str | None = Field(default=None, description="Left alone when omitted.")
     location: str | None = Field(default=None, description="Left alone when omitted.")
@@ -146,11 +151,6 @@ class Event(_Strict):
     alert: Alert | None = Field(default=None, description="Left alone when omitted.")
     sharing: list[Member] | None = Field(
         default=None, description="Per-event sharing (ONLYOFFICE); authoritative when present."
-    )
-    event_uid: str | None = Field(
-        default=None, min_length=1,
-        description="Cronofy: edit this external event (one not created through the API) "
-        "instead of managing an event of calrecon's own.",
     )
 
     @field_validator("timezone")

@@ -7,7 +7,7 @@ provider is pointed at its emulator and uses the emulator's token instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from reconciler.errors import CalreconError
@@ -31,10 +31,11 @@ def build_providers(
     policy: RetryPolicy | None = None,
     parallelism: int = 8,
     environ: Mapping[str, str] | None = None,
+    names: Iterable[str] | None = None,
 ) -> dict[str, Provider]:
-    """One provider per configured name that a calendar uses."""
+    """One provider per configured name that a calendar uses (or per name in ``names``)."""
     env = os.environ if environ is None else environ
-    used = {c.provider for c in desired.calendars.values()}
+    used = set(names) if names is not None else {c.provider for c in desired.calendars.values()}
     providers: dict[str, Provider] = {}
     missing = []
     for name in sorted(used):

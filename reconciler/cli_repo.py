@@ -1,0 +1,139 @@
+"""``calrecon fmt`` and ``calrecon import``: commands that write the repository's YAML
+(prints, like cli.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from reconciler import secrets
+from reconciler.cli_sandbox import DEFAULT_SANDBOX_STATE
+from reconciler.errors import CalreconError, ConfigError
+from reconciler.fmt import format_text
+from reconciler.importer import import_calendars
+from reconciler.loader import discover, load
+from reconciler.providers.registry import build_providers
+from reconciler.sandbox.server import Sandbox, SandboxStateError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {secrets.redact(message)}", err=True)
+    sys.exit(1)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--check", is_flag=True,
+              help="Change nothing; exit 1 and list the files that are not formatted (for CI).")
+def fmt(paths: tuple[str, ...], check: bool) -> None:
+    """Rewrite YAML files in canonical form: names sorted, fields in schema order.
+
+    Comments are kept; when keys move in a file with comments, a note says to check them.
+    """
+    files, problems = discover(paths)
+    if problems:
+        _fail("\n".join(str(p) for p in problems))
+    unformatted = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        try:
+            new, notes = format_text(text)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            _fail(f"{where}: YAML syntax error: {exc.problem}")
+            return
+        except YAMLError as exc:
+            _fail(f"{path}: YAML error: {exc}")
+            return
+        if new == text:
+            continue
+        unformatted.append(path)
+        for note in notes:
+            click.echo(f"Note: {path}: {note}", err=True)
+        if check:
+            click.echo(f"would reformat {path}")
+        else:
+            path.write_text(new, encoding="utf-8")
+            click.echo(f"reformatted {path}")
+    if check and unformatted:
+        click.echo(f"{len(unformatted)} file(s) would be reformatted; run 'calrecon fmt'.",
+                   err=True)
+        sys.exit(1)
+    if not unformatted:
+        click.echo(f"{len(files)} file(s) already formatted.")
+
+
+@click.command(name="import")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--provider", "provider_name", required=True,
+              help="The provider (a name under 'providers' in PATHS) to import from.")
+@click.option("--calendar", "calendars", multiple=True, metavar="ID_OR_NAME",
+              help="Import only this calendar (repeatable); default: all of the account's.")
+@click.option("--events-from", type=click.DateTime(["%Y-%m-%d"]),
+              help="Also import events from this date (with --events-to).")
+@click.option("--events-to", type=click.DateTime(["%Y-%m-%d"]), help="... to this date.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Write PROVIDER.yaml into this directory instead of printing it.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--sandbox", is_flag=True, help="Import from the built-in emulators.")
+@click.option("--sandbox-state", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE")
+def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ...],
+            events_from: dt.datetime | None, events_to: dt.datetime | None,
+            output: Path | None, force: bool, sandbox: bool, sandbox_state: Path) -> None:
+    """Write YAML for calendars (members, events) that already exist.
+
+    PATHS (default: the current directory) hold the provider settings. The result pins
+    each calendar's id; planning it right after gives "No changes.".
+    """
+    if (events_from is None) != (events_to is None):
+        _fail("--events-from and --events-to go together")
+    window = None
+    if events_from and events_to:
+        if events_to < events_from:
+            _fail("--events-to is before --events-from")
+        window = (events_from.date(), events_to.date())
+    target = output / f"{provider_name}.yaml" if output else None
+    if target is not None and target.exists() and not force:
+        _fail(f"{target} exists; pass --force to overwrite it")
+    try:
+        desired = load(paths or (".",)).desired
+    except ConfigError as exc:
+        _fail("\n".join(str(p) for p in exc.problems))
+        return
+    if provider_name not in desired.providers:
+        _fail(f"no provider '{provider_name}' in {' '.join(paths or ('.',))} (known: "
+              f"{', '.join(sorted(desired.providers)) or 'none'})")
+    box = None
+    try:
+        if sandbox:
+            box = Sandbox(sandbox_state).start()
+        providers = build_providers(desired, sandbox=box.endpoints() if box else None,
+                                    names=[provider_name])
+        try:
+            result = import_calendars(provider_name, providers[provider_name],
+                                      list(calendars), window, managed=desired)
+        finally:
+            for p in providers.values():
+                p.close()
+    except (CalreconError, SandboxStateError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        if box is not None:
+            box.save()
+            box.stop()
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
+    text = result.to_yaml(provider_name)
+    if target is None:
+        click.echo(text, nl=False)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(result.calendars)} calendar(s) to {target}", err=True)

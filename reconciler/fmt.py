@@ -1,0 +1,112 @@
+"""Canonical formatting of desired-state YAML, keeping comments (ruamel.yaml round trip).
+
+Canonical means: names the user chooses (provider names, calendar keys, event uids) sorted;
+the fields of each provider, calendar, event and member in the order the schema documents
+them; lists kept in their order; 2-space indentation with list dashes indented under their
+key. :func:`format_text` returns the new text and a note for the user: ruamel keeps a comment
+(and a blank line) with the line before it, so a comment written *above* a key that moved
+may now sit above another one. When anything moved in a file with comments, that is said
+rather than hidden.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from reconciler.model import (
+    Calendar,
+    CronofyProvider,
+    Document,
+    Event,
+    LineWorksProvider,
+    Member,
+    OnlyOfficeProvider,
+    Safety,
+)
+
+PROVIDER_FIELDS = list(dict.fromkeys(["type", *LineWorksProvider.model_fields,
+                                      *OnlyOfficeProvider.model_fields,
+                                      *CronofyProvider.model_fields]))
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold long lines: a reviewer's diff should show what changed
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def format_text(text: str) -> tuple[str, list[str]]:
+    """(canonical text, notes). Raises ruamel's YAMLError on text that is not YAML."""
+    yaml = _yaml()
+    data = yaml.load(text)
+    notes: list[str] = []
+    if isinstance(data, CommentedMap):
+        _order(data, list(Document.model_fields), notes, "top level")
+        for section, fields in (("providers", PROVIDER_FIELDS), ("calendars", None)):
+            block = data.get(section)
+            if isinstance(block, CommentedMap):
+                _order(block, sorted(block, key=str), notes, section)
+                for key, value in block.items():
+                    if isinstance(value, CommentedMap):
+                        if fields is not None:
+                            _order_provider(value, notes, f"{section}.{key}")
+                        else:
+                            _order_calendar(value, notes, f"{section}.{key}")
+    out = io.StringIO()
+    yaml.dump(data, out)
+    if notes and ("#" in text or "\n\n" in text):
+        notes = [f"{len(notes)} mapping(s) reordered ({notes[0]}{', ...' if len(notes) > 1 else ''}"
+                 "); comments and blank lines stay with the line before them, so check the "
+                 "ones near moved keys"]
+    else:
+        notes = []
+    return out.getvalue(), notes
+
+
+def _order_provider(value: CommentedMap, notes: list[str], where: str) -> None:
+    _order(value, PROVIDER_FIELDS, notes, where)
+    _order_safety(value, notes, where)
+
+
+def _order_calendar(value: CommentedMap, notes: list[str], where: str) -> None:
+    _order(value, list(Calendar.model_fields), notes, where)
+    _order_safety(value, notes, where)
+    _order_members(value.get("members"), notes, f"{where}.members")
+    events = value.get("events")
+    if isinstance(events, CommentedMap):
+        _order(events, sorted(events, key=str), notes, f"{where}.events")
+        for uid, event in events.items():
+            if isinstance(event, CommentedMap):
+                _order(event, list(Event.model_fields), notes, f"{where}.events.{uid}")
+                _order_members(event.get("sharing"), notes, f"{where}.events.{uid}.sharing")
+
+
+def _order_safety(value: CommentedMap, notes: list[str], where: str) -> None:
+    safety = value.get("safety")
+    if isinstance(safety, CommentedMap):
+        _order(safety, list(Safety.model_fields), notes, f"{where}.safety")
+
+
+def _order_members(items: Any, notes: list[str], where: str) -> None:
+    if isinstance(items, CommentedSeq):
+        for i, member in enumerate(items):
+            if isinstance(member, CommentedMap):
+                _order(member, list(Member.model_fields), notes, f"{where}[{i}]")
+
+
+def _order(mapping: CommentedMap, order: list[str], notes: list[str], where: str) -> None:
+    """Reorder ``mapping`` in place: keys in ``order`` first, in that order, then the rest."""
+    rank = {key: i for i, key in enumerate(order)}
+    keys = list(mapping)
+    wanted = sorted(keys, key=lambda k: (rank.get(str(k), len(rank)), keys.index(k)))
+    if wanted == keys:
+        return
+    for key in wanted:
+        mapping.move_to_end(key)
+    notes.append(where)
