@@ -3,9 +3,9 @@
 Contract of :func:`make_plan`:
 
 - reads only; never writes;
-- fetches in stages (list calendars of every provider; read every matched calendar; read the
-  events of every calendar that manages events), each stage fanned out over a pool of
-  ``parallelism`` threads, so no task ever waits on another;
+- fetches per provider in a pipeline (list calendars; read each matched calendar as soon as
+  its listing is in; read its events as soon as it is read) on one pool of
+  ``parallelism`` threads, where no task ever waits on another;
 - identity per DESIGN.md: a pinned ``id`` must exist (it is never replaced by a create); else
   the exact name must match exactly one live calendar; two live calendars with the name is an
   IdentityError, as is two YAML calendars resolving to one live calendar. Events are matched
@@ -17,10 +17,11 @@ Contract of :func:`make_plan`:
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from reconciler.diff import diff, expand
 from reconciler.errors import IdentityError, PlanError
@@ -35,9 +36,6 @@ from reconciler.providers.base import (
     Window,
     placeholder,
 )
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def address_of(key: str, calendar: Calendar) -> str:
@@ -66,14 +64,98 @@ class _Target:
     window: Window | None  # dates to read live events over; None when events are unmanaged
 
 
-def fan_out(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``fn`` over ``items`` in the pool; re-raises the first failure after all have ended."""
-    futures = [pool.submit(fn, item) for item in items]
-    errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error
-    return [f.result() for f in futures]
+class _Tasks:
+    """Tasks on a bounded pool that may submit follow-up tasks; :meth:`wait` returns when all
+    are done and re-raises the first failure. After a failure, queued tasks are dropped."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        self.error: BaseException | None = None
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+        self._pool.submit(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        try:
+            if self.error is None:
+                fn(*args)
+        except BaseException as exc:  # re-raised by wait(), in the caller's thread
+            with self._lock:
+                self.error = self.error or exc
+        finally:
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    def wait(self) -> None:
+        self._idle.wait()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class Fetched:
+    """Everything read for a plan: listings, matched targets, calendars, events."""
+
+    listings: dict[str, list[LiveCalendarRef]]
+    targets: list[_Target]
+    calendars: dict[str, LiveCalendar | None]
+    events: dict[str, list[LiveEvent]]
+
+
+def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
+          windows: Mapping[str, Window]) -> Fetched:
+    """Every read the plan needs, pipelined per provider on one bounded pool: a finished
+    listing submits its calendar reads at once, a finished read its event reads, so no
+    stage waits for another provider's (no barriers, no idle workers)."""
+    got = Fetched({}, [], {}, {})
+    problems: list[str] = []
+    lock = threading.Lock()
+
+    def list_calendars(name: str) -> None:
+        refs = providers[name].list_calendars(_union(windows, desired, name))
+        matched, trouble = _match(desired, name, refs, windows)
+        with lock:
+            got.listings[name] = refs
+            got.targets.extend(matched)
+            problems.extend(trouble)
+        for target in matched:
+            if target.live_id is not None:
+                tasks.submit(read_calendar, target)
+
+    def read_calendar(target: _Target) -> None:
+        live = providers[target.calendar.provider].read_calendar(target.live_id or "",
+                                                                 target.address)
+        with lock:
+            got.calendars[target.address] = live
+        if live is not None and target.window is not None \
+                and target.calendar.state is State.PRESENT:
+            tasks.submit(read_events, target, live)
+
+    def read_events(target: _Target, live: LiveCalendar) -> None:
+        assert target.window is not None
+        events = providers[target.calendar.provider].read_events(
+            live, target.address, target.window, target.events)
+        with lock:
+            got.events[target.address] = events
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
+        tasks = _Tasks(pool)
+        for name in sorted({c.provider for c in desired.calendars.values()}):
+            tasks.submit(list_calendars, name)
+        tasks.wait()
+    if problems:
+        raise IdentityError("\n".join(sorted(problems)))
+    got.targets.sort(key=lambda t: t.key)
+    return got
 
 
 def targeted(address: str, targets: Iterable[str]) -> bool:
@@ -111,46 +193,23 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
 
 def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
                today: dt.date | None) -> Plan:
-    in_use = sorted({c.provider for c in desired.calendars.values()})
     windows = _event_windows(desired, today)
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
-        listings = dict(zip(in_use, fan_out(
-            pool, lambda n: providers[n].list_calendars(_union(windows, desired, n)), in_use,
-        ), strict=True))
-        targets = _match(desired, listings, windows)
-        to_read = [t for t in targets if t.live_id is not None]
-        reads = fan_out(
-            pool,
-            lambda t: providers[t.calendar.provider].read_calendar(t.live_id or "", t.address),
-            to_read,
-        )
-        live_cals = {t.address: value for t, value in zip(to_read, reads, strict=True)}
-        with_events = [t for t in to_read if t.window is not None
-                       and t.calendar.state is State.PRESENT
-                       and live_cals[t.address] is not None]
-        event_reads = fan_out(
-            pool,
-            lambda t: providers[t.calendar.provider].read_events(
-                live_cals[t.address], t.address, t.window,  # type: ignore[arg-type]
-                t.events),
-            with_events,
-        )
-    live_events = {t.address: evs for t, evs in zip(with_events, event_reads, strict=True)}
+    got = fetch(desired, providers, parallelism, windows)
     plan = Plan()
-    for target in targets:
+    for target in got.targets:
         provider = providers[target.calendar.provider]
-        live = live_cals.get(target.address)
+        live = got.calendars.get(target.address)
         change = _calendar_change(target, live, provider)
         if change is not None:
             plan.changes.append(change)
-        if target.address in live_events:
-            plan.inventory[target.address] = {"events": len(live_events[target.address])}
+        if target.address in got.events:
+            plan.inventory[target.address] = {"events": len(got.events[target.address])}
         if target.window is not None and target.calendar.state is State.PRESENT:
-            plan.changes.extend(_event_changes(target, live, live_events.get(target.address, []),
+            plan.changes.extend(_event_changes(target, live, got.events.get(target.address, []),
                                                provider, plan.notes))
-    managed = {t.live_id for t in targets if t.live_id}
-    for name in in_use:
-        left = sum(1 for ref in listings[name] if ref.id not in managed)
+    managed = {t.live_id for t in got.targets if t.live_id}
+    for name in sorted(got.listings):
+        left = sum(1 for ref in got.listings[name] if ref.id not in managed)
         if left:
             plan.notes.append(f"{name}: {left} calendar(s) not in the YAML, left alone")
     plan.changes.sort(key=lambda c: (c.phase, c.address))
@@ -173,15 +232,15 @@ def _union(windows: Mapping[str, Window], desired: Desired, provider: str) -> Wi
     return min(s for s, _ in spans), max(e for _, e in spans)
 
 
-def _match(desired: Desired, listings: Mapping[str, list[LiveCalendarRef]],
-           windows: Mapping[str, Window]) -> list[_Target]:
+def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
+           windows: Mapping[str, Window]) -> tuple[list[_Target], list[str]]:
+    """The targets of one provider's calendars, and the identity problems found."""
     problems: list[str] = []
     targets: list[_Target] = []
-    claimed: dict[tuple[str, str], str] = {}
-    for key in sorted(desired.calendars):
+    claimed: dict[str, str] = {}
+    for key in sorted(k for k, c in desired.calendars.items() if c.provider == provider):
         cal = desired.calendars[key]
         address = address_of(key, cal)
-        refs = listings[cal.provider]
         live_id: str | None
         if cal.id is not None:
             # A pinned id need not be in the account's list (e.g. hidden from it): read it anyway.
@@ -197,16 +256,14 @@ def _match(desired: Desired, listings: Mapping[str, list[LiveCalendarRef]],
                 continue
             live_id = matches[0].id if matches else None
         if live_id is not None:
-            other = claimed.get((cal.provider, live_id))
+            other = claimed.get(live_id)
             if other is not None:
                 problems.append(f"{address}: matches live calendar {live_id}, as {other} does")
                 continue
-            claimed[(cal.provider, live_id)] = address
+            claimed[live_id] = address
         events = {uid: canonical_event(e) for uid, e in (cal.events or {}).items()}
         targets.append(_Target(key, address, cal, live_id, events, windows.get(key)))
-    if problems:
-        raise IdentityError("\n".join(problems))
-    return targets
+    return targets, problems
 
 
 def _calendar_change(
