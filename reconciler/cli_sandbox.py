@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
 DEFAULT_SANDBOX_STATE = Path(".calrecon/sandbox.json")
@@ -24,13 +25,30 @@ def sandbox() -> None:
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE",
               help="State file to load (seeded if missing) and save on exit.")
-def serve(state: Path) -> None:
+@click.option("--latency", type=click.FloatRange(0, 60), default=0.0, show_default=True,
+              help="Seconds added to every request (to measure or feel a slow network).")
+@click.option("--rate-limit", type=click.IntRange(1), default=240, show_default=True,
+              help="LINE WORKS requests per minute per operation before 429s.")
+@click.option("--no-save", is_flag=True, help="Leave the state file as it was on exit.")
+@click.option("--only", "only", multiple=True,
+              type=click.Choice(["lineworks", "onlyoffice", "cronofy"]),
+              help="Serve only these emulators (repeatable); e.g. one process each.")
+@click.option("--cache-reads", is_flag=True,
+              help="Answer repeated GETs from a cache that every write clears (for benchmarks: "
+                   "then the emulator's own Python costs little).")
+def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tuple[str, ...],
+          cache_reads: bool) -> None:
     """Run the emulators in the foreground until Ctrl-C.
 
     Prints each emulator's base URL and token, so curl or any other client can use them.
     """
     try:
-        box = Sandbox(state).start()
+        box = Sandbox(state, faults=Faults(latency=latency), rate_limit=rate_limit)
+        if only:
+            box.emulators = {k: v for k, v in box.emulators.items() if k in only}
+        for emulator in box.emulators.values():
+            emulator.cache_reads = cache_reads
+        box.start()
     except SandboxStateError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
@@ -44,7 +62,8 @@ def serve(state: Path) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        box.save()
+        if not no_save:
+            box.save()
         box.stop()
 
 

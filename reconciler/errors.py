@@ -18,6 +18,8 @@ token: messages are built from our own fields, never from request headers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -78,3 +80,21 @@ class TransportError(ProviderError):
 
 class ResponseError(ProviderError):
     """A success status with a body that does not have the documented shape."""
+
+
+@contextmanager
+def reading(address: str, method: str, path: str, status: int = 200) -> Iterator[None]:
+    """Within: a ResponseError that does not say which answer it is about gets the resource
+    address, the request and the HTTP status of the answer, e.g. ``works.team: GET
+    /calendars/c1 answered HTTP 200 with a body calrecon cannot use: no 'calendarName'``."""
+    try:
+        yield
+    except ResponseError as exc:
+        if exc.status is not None:
+            raise
+        detail = str(exc)
+        for prefix in (f"{address}: ", f"{address.split('.')[0]}: "):
+            detail = detail.removeprefix(prefix)
+        raise ResponseError(f"{address}: {method} {path} answered HTTP {status} with a body "
+                            f"calrecon cannot use: {detail}", address=address, method=method,
+                            path=path, status=status) from None

@@ -17,6 +17,7 @@ reviewer reads. Providers that cannot read a zone back compare instants (see the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,9 +42,8 @@ def canonical_event(event: Event) -> dict[str, Any]:
     else:
         assert isinstance(event.start, dt.datetime) and isinstance(event.end, dt.datetime)
         assert event.timezone is not None  # enforced by validate.check_desired
-        zone = ZoneInfo(event.timezone)
-        value["start"] = local_iso(to_zone(event.start, zone))
-        value["end"] = local_iso(to_zone(event.end, zone))
+        value["start"] = _wall_text(event.start, event.timezone)
+        value["end"] = _wall_text(event.end, event.timezone)
         value["timezone"] = event.timezone
     value["recurrence"] = event.recurrence or ""
     if event.description is not None:
@@ -59,11 +59,33 @@ def canonical_event(event: Event) -> dict[str, Any]:
     return value
 
 
+def _wall_text(value: dt.datetime, zone: str) -> str:
+    """Wall-time text in ``zone``; a naive value (the usual YAML) is that already."""
+    if value.tzinfo is None:
+        return value.isoformat(timespec="seconds")
+    return local_iso(value.astimezone(ZoneInfo(zone)))
+
+
 def to_zone(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     """A date-time as wall time in ``zone``: naive values are already wall time there."""
     if value.tzinfo is None:
         return value.replace(tzinfo=zone)
     return value.astimezone(zone)
+
+
+def start_utc_text(value: dict[str, Any]) -> str:
+    """:func:`utc_text` of :func:`start_instant`, cached by the wall time and zone."""
+    return _utc_text_of(value["start"], "" if value["all_day"] else value["timezone"])
+
+
+def end_utc_text(value: dict[str, Any]) -> str:
+    """:func:`utc_text` of :func:`end_instant` (timed events only)."""
+    return _utc_text_of(value["end"], value["timezone"])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _utc_text_of(text: str, zone: str) -> str:
+    return utc_text(_utc_of(text, zone))
 
 
 def start_instant(value: dict[str, Any]) -> dt.datetime:
@@ -80,10 +102,25 @@ def end_instant(value: dict[str, Any]) -> dt.datetime:
 
 def _instant(value: dict[str, Any], key: str) -> dt.datetime:
     if value["all_day"]:
-        day = dt.date.fromisoformat(value[key])
+        return _utc_of(value[key], "")
+    return _utc_of(value[key], value["timezone"])
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _utc_of(text: str, zone: str) -> dt.datetime:
+    """The UTC instant of a wall time in ``zone`` (a date: its midnight in UTC). Cached: the
+    window, the projection and the diff of one plan ask for the same values."""
+    if not zone:
+        day = dt.date.fromisoformat(text)
         return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-    local = dt.datetime.fromisoformat(value[key]).replace(tzinfo=ZoneInfo(value["timezone"]))
+    local = dt.datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
     return local.astimezone(dt.timezone.utc)
+
+
+def utc_text(value: dt.datetime) -> str:
+    """``2027-03-01T09:00:00Z`` for an aware date-time (isoformat: faster than strftime)."""
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(
+        timespec="seconds") + "Z"
 
 
 def window(values: Iterable[dict[str, Any]], today: dt.date | None = None

@@ -19,18 +19,45 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
+import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from reconciler import secrets
 from reconciler.errors import ApiError, TransportError
 
 log = logging.getLogger("reconciler.http")
+
+
+class RequestStats:
+    """Requests sent (attempts, retries included), by provider and method; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, provider: str, method: str) -> None:
+        with self._lock:
+            self.counts[(provider, method)] += 1
+
+    def total(self, writes_only: bool = False) -> int:
+        with self._lock:
+            return sum(n for (_, m), n in self.counts.items()
+                       if not writes_only or m not in ("GET", "HEAD"))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+
+STATS = RequestStats()
 
 TEMPORARY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NOT_ACTED_ON_STATUSES = frozenset({429, 503})
@@ -127,32 +154,46 @@ class HttpClient:
                 return idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
             return False
 
+        try:
+            # The common case, without the retry machinery's cost: one attempt that works.
+            return self._send_once(method, url, json, params)
+        except _Permanent as exc:
+            raise self._api_error(exc.response, method, path, address) from None
+        except (_Temporary, httpx.HTTPError) as exc:
+            if not worth_retrying(exc) or self.policy.attempts <= 1:
+                return self._give_up(exc, method, path, address)
+            delay = self._delay(exc, 1)
+            self._log_failure(exc, method, path, 1, delay)
+            self._sleep(delay)
         retrying = Retrying(
-            stop=stop_after_attempt(self.policy.attempts),
-            wait=self._wait,
+            stop=stop_after_attempt(self.policy.attempts - 1),
+            wait=lambda state: self._delay(_exception(state), state.attempt_number + 1),
             retry=retry_if_exception(worth_retrying),
             sleep=self._sleep,
-            before_sleep=lambda state: self._log_retry(state, method, path),
+            before_sleep=lambda state: self._log_failure(
+                _exception(state), method, path, state.attempt_number + 1,
+                state.next_action.sleep if state.next_action else 0.0),
             reraise=True,
         )
         try:
             return retrying(self._send_once, method, url, json, params)
-        except (_Temporary, _Permanent) as exc:
+        except (_Temporary, _Permanent, httpx.HTTPError) as exc:
+            return self._give_up(exc, method, path, address)
+
+    def _give_up(self, exc: Exception, method: str, path: str, address: str) -> NoReturn:
+        if isinstance(exc, _Temporary | _Permanent):
             raise self._api_error(exc.response, method, path, address) from None
-        except httpx.HTTPError as exc:
-            kind = type(exc).__name__
-            detail = secrets.redact(str(exc)) or kind
-            raise TransportError(
-                f"{address}: {method} {path} failed: {kind}: {detail}",
-                address=address,
-                method=method,
-                path=path,
-            ) from None
+        kind = type(exc).__name__
+        detail = secrets.redact(str(exc)) or kind
+        raise TransportError(f"{address}: {method} {path} failed: {kind}: {detail}",
+                             address=address, method=method, path=path) from None
+
 
     def _send_once(
         self, method: str, url: str, json: Any, params: Mapping[str, Any] | None
     ) -> httpx.Response:
         started = time.perf_counter()
+        STATS.add(self.provider, method)
         response = self._client.request(method, url, json=json, params=params)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info(
@@ -165,24 +206,21 @@ class HttpClient:
             raise _Permanent(response)
         return response
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
+    def _delay(self, exc: BaseException | None, attempt: int) -> float:
+        """Seconds before the next try after failed try number ``attempt``: what the server
+        asked for (capped), else exponential backoff with jitter."""
         if isinstance(exc, _Temporary):
             asked = retry_after_seconds(exc.response.headers)
             if asked is not None:
                 return min(asked, self.policy.max_wait)
-        backoff: float = self.policy.base_wait * 2.0 ** (state.attempt_number - 1)
+        backoff: float = self.policy.base_wait * 2.0 ** (attempt - 1)
         return min(backoff, self.policy.max_wait) * random.uniform(0.5, 1.0)
 
-    def _log_retry(self, state: RetryCallState, method: str, path: str) -> None:
-        exc = state.outcome.exception() if state.outcome else None
+    def _log_failure(self, exc: BaseException | None, method: str, path: str, attempt: int,
+                     wait: float) -> None:
         what = str(exc) if isinstance(exc, _Temporary) else type(exc).__name__
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "%s %s %s: %s; retry %d/%d in %.2fs",
-            self.provider, method, path, what, state.attempt_number,
-            self.policy.attempts - 1, wait,
-        )
+        log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.provider, method, path, what,
+                    attempt, self.policy.attempts - 1, wait)
 
     def _api_error(
         self, response: httpx.Response, method: str, path: str, address: str
@@ -196,6 +234,15 @@ class HttpClient:
             path=path,
             status=status,
         )
+
+
+def _exception(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The answer's JSON (orjson); ValueError when the body is not JSON."""
+    return orjson.loads(response.content)
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:

@@ -26,6 +26,10 @@ from pydantic import ValidationError
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import PROVIDER_TYPES, Desired, Document
 
+# libyaml's scanner (PyYAML's C binding) is ~10x faster than the pure-Python one, with the
+# same nodes and marks; the pure loader stays the fallback where libyaml is not built in.
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
@@ -125,6 +129,9 @@ def load(paths: Iterable[str | Path]) -> Loaded:
         if file_problems:
             continue
         doc_sources = Sources({k: Location(name, *v) for k, v in positions.items()})
+        by_entry: dict[YamlPath, list[YamlPath]] = {}  # (section, key) -> its paths
+        for path_key in doc_sources.locations:
+            by_entry.setdefault(path_key[:2], []).append(path_key)
         try:
             doc = Document.model_validate(data if data is not None else {})
         except ValidationError as exc:
@@ -148,9 +155,8 @@ def load(paths: Iterable[str | Path]) -> Loaded:
                     )
                     continue
                 target[key] = value
-                for path_key, loc in doc_sources.locations.items():
-                    if path_key[:2] == (section, key):
-                        sources.locations[path_key] = loc
+                for path_key in by_entry.get((section, key), ()):
+                    sources.locations[path_key] = doc_sources.locations[path_key]
                 if here is not None:
                     sources.locations[(section, key)] = here
     if problems:
@@ -185,7 +191,7 @@ def parse_file(path: Path) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[P
 def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[Problem]]:
     """Parse YAML text; see :func:`parse_file`."""
     try:
-        loader = yaml.SafeLoader(text)  # checks for unprintable characters at once
+        loader = SafeLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -212,7 +218,7 @@ def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int
 class _Builder:
     """Turns composed YAML nodes into plain data, recording positions and duplicate keys."""
 
-    def __init__(self, loader: yaml.SafeLoader, name: str) -> None:
+    def __init__(self, loader: Any, name: str) -> None:
         self.loader = loader
         self.name = name
         self.positions: dict[YamlPath, tuple[int, int]] = {}
@@ -266,6 +272,9 @@ class _Builder:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
             self._problem(node, f"cannot read value: {exc.problem}")
+            return None
+        except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2027-02-30
+            self._problem(node, f"cannot read value {node.value!r}: {exc}")
             return None
 
     def _problem(self, node: yaml.Node, message: str) -> None:

@@ -17,6 +17,7 @@ a member). What depends on the provider (roles it can express, length limits) is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -83,17 +84,17 @@ class Member(_Strict):
             raise ValueError("a member names exactly one of 'user', 'group' or 'orgunit'")
         return self
 
-    @property
+    @functools.cached_property
     def principal_type(self) -> PrincipalType:
         return next(t for t in PrincipalType if getattr(self, t.value) is not None)
 
-    @property
+    @functools.cached_property
     def principal_id(self) -> str:
         value = getattr(self, self.principal_type.value)
         assert isinstance(value, str)
         return normalize_principal_id(value)
 
-    @property
+    @functools.cached_property
     def principal(self) -> str:
         """The member's identity, ``type:id``: members are compared keyed by this."""
         return f"{self.principal_type.value}:{self.principal_id}"

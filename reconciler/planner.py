@@ -111,18 +111,26 @@ class Fetched:
     events: dict[str, list[LiveEvent]]
 
 
+def desired_events(desired: Desired) -> dict[str, dict[str, dict[str, Any]]]:
+    """calendar key -> uid -> canonical event, computed once per plan."""
+    return {key: {uid: canonical_event(e) for uid, e in cal.events.items()}
+            for key, cal in desired.calendars.items() if cal.events is not None}
+
+
 def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
-          windows: Mapping[str, Window]) -> Fetched:
+          windows: Mapping[str, Window],
+          events: Mapping[str, dict[str, dict[str, Any]]] | None = None) -> Fetched:
     """Every read the plan needs, pipelined per provider on one bounded pool: a finished
     listing submits its calendar reads at once, a finished read its event reads, so no
     stage waits for another provider's (no barriers, no idle workers)."""
     got = Fetched({}, [], {}, {})
+    events = desired_events(desired) if events is None else events
     problems: list[str] = []
     lock = threading.Lock()
 
     def list_calendars(name: str) -> None:
         refs = providers[name].list_calendars(_union(windows, desired, name))
-        matched, trouble = _match(desired, name, refs, windows)
+        matched, trouble = _match(desired, name, refs, windows, events)
         with lock:
             got.listings[name] = refs
             got.targets.extend(matched)
@@ -193,8 +201,9 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
 
 def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
                today: dt.date | None) -> Plan:
-    windows = _event_windows(desired, today)
-    got = fetch(desired, providers, parallelism, windows)
+    events = desired_events(desired)
+    windows = event_windows(events, today)
+    got = fetch(desired, providers, parallelism, windows, events)
     plan = Plan()
     for target in got.targets:
         provider = providers[target.calendar.provider]
@@ -216,13 +225,10 @@ def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism:
     return plan
 
 
-def _event_windows(desired: Desired, today: dt.date | None) -> dict[str, Window]:
+def event_windows(events: Mapping[str, dict[str, dict[str, Any]]],
+                   today: dt.date | None) -> dict[str, Window]:
     """Per calendar key that manages events: the dates its live events are read over."""
-    result = {}
-    for key, cal in desired.calendars.items():
-        if cal.events is not None:
-            result[key] = window((canonical_event(e) for e in cal.events.values()), today)
-    return result
+    return {key: window(values.values(), today) for key, values in events.items()}
 
 
 def _union(windows: Mapping[str, Window], desired: Desired, provider: str) -> Window | None:
@@ -233,7 +239,8 @@ def _union(windows: Mapping[str, Window], desired: Desired, provider: str) -> Wi
 
 
 def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
-           windows: Mapping[str, Window]) -> tuple[list[_Target], list[str]]:
+           windows: Mapping[str, Window],
+           events: Mapping[str, dict[str, dict[str, Any]]]) -> tuple[list[_Target], list[str]]:
     """The targets of one provider's calendars, and the identity problems found."""
     problems: list[str] = []
     targets: list[_Target] = []
@@ -261,8 +268,8 @@ def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
                 problems.append(f"{address}: matches live calendar {live_id}, as {other} does")
                 continue
             claimed[live_id] = address
-        events = {uid: canonical_event(e) for uid, e in (cal.events or {}).items()}
-        targets.append(_Target(key, address, cal, live_id, events, windows.get(key)))
+        targets.append(_Target(key, address, cal, live_id, events.get(key, {}),
+                               windows.get(key)))
     return targets, problems
 
 

@@ -8,6 +8,7 @@ sorted, UNTIL in UTC. ICS text is never compared as text; rules are compared in 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from icalendar.prop import vRecur
 
@@ -22,6 +23,7 @@ def _weekday_key(value: str) -> tuple[int, int]:
     return _WEEKDAYS.index(day), int(prefix) if prefix not in ("", "+", "-") else 0
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_rrule(text: str) -> str:
     """The canonical text of an RRULE; ValueError naming the problem when it is invalid."""
     raw = text.strip()

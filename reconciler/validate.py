@@ -44,6 +44,7 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
     problems: list[Problem] = []
     seen_ids: dict[tuple[str, str], str] = {}
     seen_names: dict[tuple[str, str], str] = {}
+    seen_uids: dict[tuple[str, str], str] = {}
     for key, cal in desired.calendars.items():
         base: YamlPath = ("calendars", key)
 
@@ -57,6 +58,14 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
             continue
         caps = capabilities_for(provider.type)
         _check_calendar(cal, provider.type, caps, problem, sources, base)
+        if caps.event_uid_scope == "provider" and cal.state is State.PRESENT:
+            for uid in cal.events or {}:
+                other = seen_uids.setdefault((cal.provider, uid), key)
+                if other != key:
+                    problem(("events", uid),
+                            f"event uid '{uid}' is also used in calendar '{other}'; "
+                            f"{provider.type} event uids are unique across the account, so "
+                            "one of them must change")
         if cal.id is not None:
             id_key = (cal.provider, cal.id)
             if id_key in seen_ids:

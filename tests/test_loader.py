@@ -133,6 +133,9 @@ BAD += [
      "10:9", "onlyoffice cannot express role 'write' (it can: manage, read)"),
     ("public-on-onlyoffice", OFFICE.replace("    events:", "    public: true\n    events:"), "8:5",
      "onlyoffice cannot manage 'public'"),
+    ("onlyoffice-uid-in-two-calendars", OFFICE + "  other:\n    provider: office\n"
+     "    name: Other\n    events:\n      ev:\n        summary: S\n        start: 2027-01-01\n",
+     "18:7", "event uid 'ev' is also used in calendar 'team'; onlyoffice event uids are unique"),
     ("prune-without-events", GOOD.replace("    name: Team\n", "    name: Team\n    prune: true\n"),
      "8:5", "prune needs an 'events' mapping"),
 ]

@@ -36,6 +36,7 @@ class Capabilities:
     max_summary_length: int | None = None
     max_event_description_length: int | None = None
     max_location_length: int | None = None
+    event_uid_scope: str = "calendar"  # "provider": one uid names one event in the account
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def roles_in_order(self) -> list[Role]:

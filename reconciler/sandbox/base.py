@@ -6,19 +6,18 @@ written from shared/providers.md, never from our clients, so that it checks them
 - Every request is recorded (method, path, query, JSON body) *before* any fault is injected,
   so tests can count what a client sent.
 - :class:`Faults` injects, from a seed, latency, 429 with ``Retry-After``, 500, 503 and
-  dropped connections (the socket is shut before any answer). Faults are drawn only for the
-  routes under the API prefix.
+  dropped connections (the answer stops short of its Content-Length and the server closes
+  the connection, as a crashed proxy does).
 - :meth:`Emulator.snapshot` / :meth:`Emulator.restore` give the state as JSON-able data.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
-import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +53,7 @@ class Faults:
     slow_rate: float = 0.0  # probability of an extra ``slow_seconds`` delay
     slow_seconds: float = 0.0
     retry_after: int = 0  # the Retry-After value sent with injected 429s
+    injected: Counter[str] = field(init=False, default_factory=Counter)
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
@@ -65,11 +65,14 @@ class Faults:
         with self._lock:
             roll = self._rng.random()
             slow = self._rng.random() < self.slow_rate
+        if slow:
+            self.injected["slow"] += 1
         if self.latency or slow:
             time.sleep(self.latency + (self.slow_seconds if slow else 0.0))
         for name, rate in (("429", self.rate_429), ("500", self.rate_500),
                            ("503", self.rate_503), ("drop", self.rate_drop)):
             if roll < rate:
+                self.injected[name] += 1
                 return name
             roll -= rate
         return None
@@ -86,6 +89,7 @@ class ApiFailure(Exception):
 
 
 Handler = Callable[..., Response]
+DROP = Response(status=599)  # a marker: answer with a connection dropped mid-body
 
 
 class Emulator:
@@ -99,6 +103,11 @@ class Emulator:
         self.lock = threading.RLock()
         self.requests: list[RecordedRequest] = []
         self.denied: list[tuple[str, int]] = []
+        self.corrupted: list[tuple[str, Response]] = []
+        # Opt-in (sandbox serve --cache-reads): GET answers are kept until the next write.
+        # Only safe when all changes come over HTTP; tests that edit state directly leave it off.
+        self.cache_reads = False
+        self._cache: dict[tuple[str, bytes], Response] = {}
         self.url_map = Map(list(self.rules()), strict_slashes=False)
 
     # -- for subclasses -------------------------------------------------------------------
@@ -147,6 +156,14 @@ class Emulator:
         with self.lock:
             self.denied.append((path_fragment, status))
 
+    def corrupt(self, path_fragment: str, body: bytes, status: int = 200,
+                mimetype: str = "application/json") -> None:
+        """Answer every GET whose path contains ``path_fragment`` with ``body`` as it is:
+        for tests of malformed answers (truncated JSON, HTML pages, wrong shapes)."""
+        with self.lock:
+            self.corrupted.append((path_fragment, Response(body, status=status,
+                                                           mimetype=mimetype)))
+
     def reset_log(self) -> None:
         with self.lock:
             self.requests.clear()
@@ -155,23 +172,38 @@ class Emulator:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         response = self.dispatch(request, environ)
+        if response is DROP:
+            # Promise more than is sent: the server then closes the connection mid-answer.
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", "4096")])
+            return [b'{"partial": ']
         return response(environ, start_response)
 
     def dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         self._record(request)
         fault = self.faults.draw()
         if fault == "drop":
-            _drop(environ)
-            return Response(b"", status=500)
+            return DROP
         if fault is not None:
             failure = self.injected(int(fault))
             if fault in ("429", "503"):
                 failure.headers["Retry-After"] = str(self.faults.retry_after)
             return failure
+        if request.method == "GET":
+            for fragment, answer in self.corrupted:
+                if fragment in request.path:
+                    return answer
         if request.method not in ("GET", "HEAD"):
             for fragment, status in self.denied:
                 if fragment in request.path:
                     return self.error(status, "Access Denied", "FORBIDDEN")
+        cache_key = (request.path, request.query_string)
+        if self.cache_reads:
+            if request.method != "GET":
+                with self.lock:
+                    self._cache.clear()
+            elif cache_key in self._cache:
+                return self._cache[cache_key]
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match(self.route_path(request.path))
@@ -193,6 +225,10 @@ class Emulator:
         except ApiFailure as exc:
             response = self.failure(exc)
         response.headers.update(self.extra_headers(request, str(endpoint)))
+        if self.cache_reads and request.method == "GET" and response.status_code == 200 \
+                and not response.is_streamed:
+            with self.lock:
+                self._cache[cache_key] = response
         return response
 
     def _record(self, request: Request) -> None:
@@ -227,12 +263,3 @@ def json_body(request: Request) -> Any:
 
 def json_response(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, mimetype="application/json")
-
-
-def _drop(environ: dict[str, Any]) -> None:
-    """Close the connection without answering, as a crashed proxy would."""
-    sock = environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()

@@ -8,6 +8,8 @@ and written back by :meth:`Sandbox.save`, so plan -> apply -> plan converges acr
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
@@ -18,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from waitress.server import BaseWSGIServer, create_server
 
 from reconciler.sandbox.base import Emulator, Faults
 from reconciler.sandbox.cronofy import CronofyEmulator
@@ -30,6 +32,7 @@ from reconciler.sandbox.seed import seed_cronofy, seed_lineworks, seed_onlyoffic
 TOKENS = {"lineworks": "sandbox-lineworks-token", "onlyoffice": "sandbox-onlyoffice-token",
           "cronofy": "sandbox-cronofy-token"}
 STATE_VERSION = 1
+THREADS = 64
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,11 @@ class Endpoint:
 
     base_url: str
     token: str
+
+
+def _close_all(server: BaseWSGIServer) -> None:
+    for channel in list(server._map.values()):
+        channel.close()
 
 
 class SandboxStateError(Exception):
@@ -76,12 +84,13 @@ class Sandbox:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on our stderr
+        logging.getLogger("waitress").setLevel(logging.ERROR)  # no queue chatter on stderr
         for name, emulator in self.emulators.items():
-            server = make_server("127.0.0.1", 0, emulator, threaded=True)
-            # A short poll interval makes stop() quick; the cost is an idle wake-up per 50 ms.
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                      name=f"sandbox-{name}", daemon=True)
+            # Threads: enough for 64 requests in flight at once, each possibly sleeping
+            # through an injected latency. stop() wakes the loop through its trigger.
+            server = create_server(emulator, host="127.0.0.1", port=0, threads=THREADS,
+                                   channel_timeout=30, ident="calrecon-sandbox")
+            thread = threading.Thread(target=server.run, name=f"sandbox-{name}", daemon=True)
             thread.start()
             self._servers[name] = server
             self._threads.append(thread)
@@ -89,9 +98,16 @@ class Sandbox:
 
     def stop(self) -> None:
         for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
+            # Close every channel (listener, keep-alive connections, the trigger itself) from
+            # inside the server's loop thread: closing them from here would pull file
+            # descriptors out from under its select(). An empty map ends the loop.
+            server.trigger.pull_trigger(functools.partial(_close_all, server))
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for server in self._servers.values():
+            server.task_dispatcher.shutdown()
         self._servers.clear()
+        self._threads.clear()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -103,9 +119,9 @@ class Sandbox:
     # -- endpoints ------------------------------------------------------------------------
     def endpoints(self) -> dict[str, Endpoint]:
         """Base URL and token for every provider type, once started."""
-        result = {}
+        result: dict[str, Endpoint] = {}
         for name, server in self._servers.items():
-            port = server.server_address[1]
+            port = server.effective_port
             url = f"http://127.0.0.1:{port}{self._prefixes[name]}"
             result[name] = Endpoint(url, TOKENS[name])
         return result
@@ -120,8 +136,12 @@ class Sandbox:
     def save(self) -> None:
         if self.state_file is None:
             return
-        data = {"version": STATE_VERSION,
-                **{name: e.snapshot() for name, e in self.emulators.items()}}
+        data: dict[str, Any] = {}
+        if self.state_file.exists():  # keep the sections of emulators not running here
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(self.state_file.read_text())
+        data.update({"version": STATE_VERSION,
+                     **{name: e.snapshot() for name, e in self.emulators.items()}})
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from reconciler.errors import ResponseError
-from reconciler.http import HttpClient, RetryPolicy
+from reconciler.errors import ResponseError, reading
+from reconciler.http import HttpClient, RetryPolicy, decode_json
 from reconciler.providers.cronofy import mapping
 
 MAX_PAGES = 10_000  # a server whose next_page never ends would otherwise page forever
@@ -39,7 +39,8 @@ class CronofyClient:
         body = self._json("GET", "/v1/calendars", address)
         calendars = body.get("calendars") if isinstance(body, dict) else None
         if not isinstance(calendars, list):
-            raise ResponseError(f"{address}: GET /v1/calendars: no 'calendars' list")
+            with reading(address, "GET", "/v1/calendars"):
+                raise ResponseError("no 'calendars' list")
         return calendars
 
     def read_events(self, params: Mapping[str, Any], address: str) -> Iterator[dict[str, Any]]:
@@ -48,7 +49,8 @@ class CronofyClient:
         for _ in range(MAX_PAGES):
             events = body.get("events") if isinstance(body, dict) else None
             if not isinstance(events, list):
-                raise ResponseError(f"{address}: GET /v1/events: no 'events' list")
+                with reading(address, "GET", "/v1/events"):
+                    raise ResponseError("no 'events' list")
             yield from events
             next_page = (body.get("pages") or {}).get("next_page")
             if not next_page:
@@ -67,7 +69,7 @@ class CronofyClient:
         if response.status_code == 202 or not response.content:
             return None  # writes are queued: nothing to read back (providers.md §3.6.2)
         try:
-            return response.json()
+            return decode_json(response)
         except ValueError:
             raise ResponseError(f"{address}: {method} {path} answered HTTP "
                                 f"{response.status_code} with a body that is not JSON",

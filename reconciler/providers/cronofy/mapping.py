@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Any
 
 from reconciler.errors import ResponseError
-from reconciler.events import end_instant, start_instant
+from reconciler.events import end_instant, end_utc_text, start_instant, start_utc_text, utc_text
 from reconciler.providers.base import Capabilities
 
 CAPABILITIES = Capabilities(
@@ -55,8 +55,8 @@ def project_event(desired: dict[str, Any]) -> dict[str, Any]:
     recurrence (always "" in a desired value: Cronofy events here never recur)."""
     value = {k: v for k, v in desired.items() if k not in ("timezone", "recurrence")}
     if not desired["all_day"]:
-        value["start"] = _utc_text(start_instant(desired))
-        value["end"] = _utc_text(end_instant(desired))
+        value["start"] = start_utc_text(desired)
+        value["end"] = end_utc_text(desired)
     return value
 
 
@@ -75,8 +75,7 @@ def event_to_canonical(raw: Any, address: str) -> dict[str, Any]:
             value.update(all_day=True, start=first.isoformat(),
                          end=max(first, after - dt.timedelta(days=1)).isoformat())
         else:
-            value.update(all_day=False, start=_utc_text(_parse(start)),
-                         end=_utc_text(_parse(end)))
+            value.update(all_day=False, start=_utc(start), end=_utc(end))
     except ValueError:
         raise ResponseError(f"{address}: cronofy event times are malformed: {start!r}") from None
     value["description"] = raw.get("description") or ""
@@ -104,8 +103,8 @@ def event_body(uid: str, merged: dict[str, Any]) -> dict[str, Any]:
         body["end"] = (last + dt.timedelta(days=1)).isoformat()
     else:
         zone = merged["timezone"]
-        body["start"] = {"time": _utc_text(start_instant(merged)), "tzid": zone}
-        body["end"] = {"time": _utc_text(end_instant(merged)), "tzid": zone}
+        body["start"] = {"time": utc_text(start_instant(merged)), "tzid": zone}
+        body["end"] = {"time": utc_text(end_instant(merged)), "tzid": zone}
     if merged.get("location"):
         body["location"] = {"description": merged["location"]}
     return body
@@ -124,10 +123,13 @@ def error_detail(body: Any) -> str | None:
     return "; ".join(parts) or None
 
 
+def _utc(text: str) -> str:
+    """Canonical UTC text; answers read with tzid=Etc/UTC are in that form already."""
+    if len(text) == 20 and text[10] == "T" and text[19] == "Z" and text[4] == "-":
+        return text
+    return utc_text(_parse(text))
+
+
 def _parse(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def _utc_text(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

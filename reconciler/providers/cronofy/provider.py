@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from reconciler.errors import PlanError, ResponseError
+from reconciler.errors import PlanError, ResponseError, reading
 from reconciler.http import RetryPolicy
 from reconciler.model import CronofyProvider as Config
 from reconciler.providers.base import (
@@ -45,7 +45,8 @@ class CronofyProvider:
         refs = []
         for raw in self.client.list_calendars(self.name):
             if not isinstance(raw, dict) or not isinstance(raw.get("calendar_id"), str):
-                raise ResponseError(f"{self.name}: calendar is malformed: {raw!r:.200}")
+                with reading(self.name, "GET", "/v1/calendars"):
+                    raise ResponseError(f"a calendar is malformed: {raw!r:.200}")
             if self.config.profile_id and raw.get("profile_id") != self.config.profile_id:
                 continue
             self._calendars[raw["calendar_id"]] = raw
@@ -82,19 +83,20 @@ class CronofyProvider:
                   "to": (window[1] + dt.timedelta(days=1)).isoformat(),
                   "include_managed": "true", "include_deleted": "true"}
         found: dict[str, LiveEvent] = {}
-        for raw in self.client.read_events(params, address):
-            if not isinstance(raw, dict) or raw.get("calendar_id") != calendar_id:
-                continue
-            if raw.get("event_id"):
-                if raw.get("deleted"):
-                    continue  # a deleted managed event is gone: an upsert recreates it
-                uid = str(raw["event_id"])
-            elif raw.get("event_uid") in external:
-                uid = external[raw["event_uid"]]
-            else:
-                continue  # other people's events are not calrecon's to manage or count
-            value = mapping.event_to_canonical(raw, address)
-            found[uid] = LiveEvent(uid, str(raw["event_uid"]), value, raw)
+        with reading(address, "GET", "/v1/events"):
+            for raw in self.client.read_events(params, address):
+                if not isinstance(raw, dict) or raw.get("calendar_id") != calendar_id:
+                    continue
+                if raw.get("event_id"):
+                    if raw.get("deleted"):
+                        continue  # a deleted managed event is gone: an upsert recreates it
+                    uid = str(raw["event_id"])
+                elif raw.get("event_uid") in external:
+                    uid = external[raw["event_uid"]]
+                else:
+                    continue  # other people's events are not calrecon's to manage or count
+                value = mapping.event_to_canonical(raw, address)
+                found[uid] = LiveEvent(uid, str(raw["event_uid"]), value, raw)
         return found
 
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.errors import ApiError, ResponseError
-from reconciler.http import HttpClient, RetryPolicy
+from reconciler.errors import ApiError, ResponseError, reading
+from reconciler.http import HttpClient, RetryPolicy, decode_json
 
 PAGE_SIZE = 50  # the documented maximum of calendar-personals ``count``
 
@@ -59,10 +59,8 @@ class LineWorksClient:
             body = self._json("GET", path, address, params=params)
             items = body.get("calendarPersonals") if isinstance(body, dict) else None
             if not isinstance(items, list):
-                raise ResponseError(
-                    f"{address}: GET {path}: response has no 'calendarPersonals' list",
-                    address=address, method="GET", path=path, status=200,
-                )
+                with reading(address, "GET", path):
+                    raise ResponseError("no 'calendarPersonals' list")
             yield from items
             meta = body.get("responseMetaData") or {}
             cursor = meta.get("nextCursor") if isinstance(meta, dict) else None
@@ -85,8 +83,8 @@ class LineWorksClient:
         body = self._json("GET", path, address, params=params)
         events = body.get("events") if isinstance(body, dict) else None
         if not isinstance(events, list):
-            raise ResponseError(f"{address}: GET {path}: response has no 'events' list",
-                                address=address, method="GET", path=path, status=200)
+            with reading(address, "GET", path):
+                raise ResponseError("no 'events' list")
         return events
 
     def get_event(self, user_id: str, calendar_id: str, event_id: str, address: str
@@ -104,7 +102,8 @@ class LineWorksClient:
                 return None
             raise
         if not isinstance(body, dict):
-            raise ResponseError(f"{address}: GET {path}: not a JSON object")
+            with reading(address, "GET", path):
+                raise ResponseError("not a JSON object")
         return body
 
     def send(
@@ -138,7 +137,7 @@ def _decode(response: httpx.Response, address: str, method: str, path: str) -> A
     if response.status_code == 204 or not response.content:
         return None
     try:
-        return response.json()
+        return decode_json(response)
     except ValueError:
         excerpt = " ".join(response.text.split())[:120]
         raise ResponseError(

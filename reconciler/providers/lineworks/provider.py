@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from reconciler.errors import ResponseError
+from reconciler.errors import ResponseError, reading
 from reconciler.http import RetryPolicy
 from reconciler.model import LineWorksProvider as Config
 from reconciler.providers.base import (
@@ -50,10 +50,11 @@ class LineWorksProvider:
     # -- reads ----------------------------------------------------------------------------
     def list_calendars(self, window: Window | None = None) -> list[LiveCalendarRef]:
         refs = []
+        path = f"/users/{self.config.user_id}/calendar-personals"
         for item in self.client.list_calendar_personals(self.config.user_id, self.name):
             if not isinstance(item, dict) or not isinstance(item.get("calendarId"), str):
-                raise ResponseError(f"{self.name}: calendar-personals item is malformed: "
-                                    f"{item!r:.200}")
+                with reading(self.name, "GET", path):
+                    raise ResponseError(f"a calendarPersonals item is malformed: {item!r:.200}")
             refs.append(LiveCalendarRef(item["calendarId"], str(item.get("calendarName", ""))))
         return refs
 
@@ -61,7 +62,8 @@ class LineWorksProvider:
         raw = self.client.get_calendar(calendar_id, address)
         if raw is None:
             return None
-        return LiveCalendar(calendar_id, mapping.calendar_to_canonical(raw, address), raw)
+        with reading(address, "GET", f"/calendars/{quote(calendar_id, safe='')}"):
+            return LiveCalendar(calendar_id, mapping.calendar_to_canonical(raw, address), raw)
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
                     desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
@@ -71,9 +73,10 @@ class LineWorksProvider:
         for start, until in windows(window):
             items = self.client.list_events(self.config.user_id, calendar.id, start, until,
                                             address)
-            for item in items:
-                uid, value, raw = mapping.event_to_canonical(item, address)
-                found.setdefault(uid, LiveEvent(uid, uid, value, raw))  # a series spans windows
+            with reading(address, "GET", events_path(self.config.user_id, calendar.id)):
+                for item in items:
+                    uid, value, raw = mapping.event_to_canonical(item, address)
+                    found.setdefault(uid, LiveEvent(uid, uid, value, raw))  # series span windows
         for uid in sorted(desired.keys() - found.keys()):
             one = self.client.get_event(self.config.user_id, calendar.id, uid,
                                         f"{address}.events.{uid}")

@@ -20,7 +20,7 @@ import httpx
 
 from reconciler import secrets
 from reconciler.errors import ApiError, ResponseError
-from reconciler.http import TEMPORARY_STATUSES, HttpClient, RetryPolicy
+from reconciler.http import TEMPORARY_STATUSES, HttpClient, RetryPolicy, decode_json
 
 API = "/api/2.0"
 
@@ -111,16 +111,16 @@ class OnlyOfficeClient:
 
 def unwrap(response: httpx.Response, address: str, method: str, path: str) -> Any:
     try:
-        body = response.json()
+        body = decode_json(response)
     except ValueError:
         excerpt = " ".join(response.text.split())[:120]
         raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
                             f"with a body that is not JSON: {excerpt!r}", address=address,
                             method=method, path=path, status=response.status_code) from None
     if not isinstance(body, dict) or "status" not in body:
-        raise ResponseError(f"{address}: {method} {path}: the answer is not an ONLYOFFICE "
-                            "envelope", address=address, method=method, path=path,
-                            status=response.status_code)
+        raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
+                            "with a body that is not an ONLYOFFICE envelope", address=address,
+                            method=method, path=path, status=response.status_code)
     if body.get("status") != 0:
         message = (body.get("error") or {}).get("message", "no message")
         raise ApiError(f"{address}: {method} {path} failed with HTTP {response.status_code} "

@@ -13,10 +13,11 @@ timed event's start and end are compared as UTC instants; all-day events as date
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from reconciler.errors import ResponseError
-from reconciler.events import end_instant, start_instant
+from reconciler.events import end_utc_text, start_utc_text, utc_text
 from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import Capabilities
 from reconciler.recurrence import normalize_rrule
@@ -27,6 +28,9 @@ CAPABILITIES = Capabilities(
     calendar_fields=frozenset({"name", "description", "members"}),
     event_fields=frozenset({"summary", "description", "start", "end", "timezone", "recurrence",
                             "alert", "sharing"}),
+    # POST icsevent with eventUid upserts by UID across the whole portal: a uid used in two
+    # calendars would move one event back and forth between them.
+    event_uid_scope="provider",
     notes={
         "public": " (ONLYOFFICE shares with users and groups: list them under members)",
         "event.location": " (the ONLYOFFICE event API does not return a location)",
@@ -109,8 +113,8 @@ def project_event(desired: dict[str, Any]) -> dict[str, Any]:
     """A canonical event as ONLYOFFICE reads it back: timed times as UTC instants, no zone."""
     value = {k: v for k, v in desired.items() if k != "timezone"}
     if not desired["all_day"]:
-        value["start"] = _utc_text(start_instant(desired))
-        value["end"] = _utc_text(end_instant(desired))
+        value["start"] = start_utc_text(desired)
+        value["end"] = end_utc_text(desired)
     return value
 
 
@@ -143,7 +147,7 @@ def event_to_canonical(raw: dict[str, Any], address: str) -> dict[str, Any]:
         value["start"] = start.date().isoformat()
         value["end"] = max(end.date(), start.date()).isoformat()
     else:
-        value["start"], value["end"] = _utc_text(start), _utc_text(end)
+        value["start"], value["end"] = utc_text(start), utc_text(end)
     rule = raw.get("repeatRule") or ""
     value["recurrence"] = normalize_rrule(rule) if rule else ""
     value["description"] = raw.get("description") or ""
@@ -180,6 +184,15 @@ def _when(value: Any, address: str) -> dt.datetime:
     """Parse an ApiDateTime (``yyyy-MM-ddTHH:mm:ss.fffffffK``) into an aware UTC date-time."""
     if not isinstance(value, str):
         raise ResponseError(f"{address}: onlyoffice date is missing or not text: {value!r}")
+    parsed = _api_time(value)
+    if parsed is None:
+        raise ResponseError(f"{address}: onlyoffice date is malformed: {value!r}")
+    return parsed
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _api_time(value: str) -> dt.datetime | None:
+    """Cached: an occurrence list repeats the same times for every event of a series."""
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
@@ -190,11 +203,7 @@ def _when(value: Any, address: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ResponseError(f"{address}: onlyoffice date is malformed: {value!r}") from None
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.astimezone(dt.timezone.utc)
-
-
-def _utc_text(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.errors import ResponseError
+from reconciler.errors import ResponseError, reading
 from reconciler.http import RetryPolicy
 from reconciler.model import OnlyOfficeProvider as Config
 from reconciler.providers.base import (
@@ -55,9 +55,11 @@ class OnlyOfficeProvider:
         if window is None:
             today = dt.date.today()
             window = (today, today + dt.timedelta(days=1))
-        raws = self.client.call("GET", f"{CAL}/calendars/{window[0]}/{window[1]}", self.name)
+        path = f"{CAL}/calendars/{window[0]}/{window[1]}"
+        raws = self.client.call("GET", path, self.name)
         if not isinstance(raws, list):
-            raise ResponseError(f"{self.name}: GET calendars: the answer is not a list")
+            with reading(self.name, "GET", path):
+                raise ResponseError("the envelope's response is not a list")
         refs = []
         with self._lock:
             self._listed_window = window
@@ -77,7 +79,8 @@ class OnlyOfficeProvider:
             raw = self.client.call("GET", f"{CAL}/{calendar_id}", address)
             if raw is None:  # null answer: missing or unreadable (§1.2)
                 return None
-        value = mapping.calendar_to_canonical(raw, address)
+        with reading(address, "GET", f"{CAL}/calendars"):
+            value = mapping.calendar_to_canonical(raw, address)
         blocked = "" if raw.get("isEditable", True) else NOT_EDITABLE
         return LiveCalendar(calendar_id, value, raw, blocked)
 
@@ -94,7 +97,8 @@ class OnlyOfficeProvider:
                    and calendar.id in self._listed)
         if not covered:
             raw = self._read_window(calendar.id, window, address)
-        found = mapping.events_to_canonical((raw or {}).get("events") or [], address)
+        with reading(address, "GET", f"{CAL}/calendars"):
+            found = mapping.events_to_canonical((raw or {}).get("events") or [], address)
         missing = desired.keys() - found.keys()
         if missing:
             today = dt.date.today()

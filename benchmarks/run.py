@@ -1,0 +1,310 @@
+"""Benchmarks of calrecon against the sandbox: ``python benchmarks/run.py --scenario org-large``.
+
+Builds a synthetic organisation, makes calrecon's YAML for it, fills the emulators by applying
+that YAML once (in a child process), then serves the emulators from another child process
+(``calrecon sandbox serve``), so that every figure below is the client's alone:
+
+1. no-op plan at ``--latency`` (default 20 ms) and ``--parallelism`` (16): wall time, requests,
+   the lower bound ``requests x latency / parallelism`` and the ratio wall / bound;
+2. CPU microseconds per managed resource (calendars + events) of a no-op plan at zero latency;
+3. apply of 1% changed resources: write requests sent vs resources changed;
+4. peak memory (max RSS of this process);
+plus a comparison: one DeepDiff over the whole desired vs live tree, against calrecon's
+per-resource diff on the same values. ``--json`` prints one JSON object instead of lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from deepdiff import DeepDiff
+
+from reconciler.apply import apply_plan
+from reconciler.diff import diff
+from reconciler.http import STATS, RetryPolicy
+from reconciler.loader import load
+from reconciler.planner import canonical_calendar, desired_events, event_windows, fetch, make_plan
+from reconciler.providers.registry import build_providers
+from reconciler.sandbox.server import Sandbox
+
+
+@dataclass(frozen=True)
+class Scenario:
+    lineworks_calendars: int
+    lineworks_members: int
+    onlyoffice_calendars: int
+    onlyoffice_events: int
+    cronofy_calendars: int
+    cronofy_events: int
+
+
+SCENARIOS = {
+    "org-large": Scenario(200, 10, 200, 20, 100, 50),
+    "org-medium": Scenario(100, 10, 100, 20, 50, 50),
+    "org-small": Scenario(50, 10, 50, 20, 25, 50),
+}
+PROFILE = "pro_bench"
+ROLES = ["manage", "write", "read", "free_busy"]
+
+
+def generate(s: Scenario) -> dict[str, Any]:
+    """The desired state of the synthetic organisation, as one YAML document."""
+    providers = {
+        "works": {"type": "lineworks", "safety": {"max_delete_percent": 100}},
+        "office": {"type": "onlyoffice", "base_url": "https://office.example.com"},
+        "people": {"type": "cronofy", "profile_id": PROFILE},
+    }
+    calendars: dict[str, Any] = {}
+    for i in range(s.lineworks_calendars):
+        members = [{"user": f"user{j}.{i}@example.com", "role": ROLES[j % 4]}
+                   for j in range(s.lineworks_members - 2)]
+        members += [{"group": f"group-{i}", "role": "write"}, {"orgunit": "org-all",
+                                                               "role": "read"}]
+        calendars[f"lw-{i:04d}"] = {"provider": "works", "name": f"LW calendar {i:04d}",
+                                    "description": f"Team {i} calendar.", "public": i % 2 == 0,
+                                    "members": members}
+    for i in range(s.onlyoffice_calendars):
+        events: dict[str, Any] = {}
+        for j in range(s.onlyoffice_events):
+            day = 1 + (i + j) % 28
+            event: dict[str, Any] = {"summary": f"Meeting {i}-{j}",
+                                     "description": f"Agenda for meeting {j}."}
+            if j % 5 == 4:
+                event.update(start=f"2027-02-{day:02d}")
+            else:
+                event.update(start=f"2027-01-{day:02d}T{9 + j % 8:02d}:00:00",
+                             end=f"2027-01-{day:02d}T{9 + j % 8:02d}:45:00",
+                             timezone="Europe/Berlin", alert="15m")
+            if j % 10 == 3:
+                event["recurrence"] = "FREQ=WEEKLY;COUNT=4"
+            if j % 4 == 0:
+                event["sharing"] = [{"user": f"{j:08d}-0000-4000-8000-{i:012d}", "role": "read"}]
+            events[f"ev-{i:04d}-{j:03d}"] = event  # ONLYOFFICE uids are portal-wide
+        calendars[f"oo-{i:04d}"] = {
+            "provider": "office", "name": f"OO calendar {i:04d}",
+            "members": [{"group": f"{i:08d}-0000-4000-8000-00000000000b", "role": "read"}],
+            "events": events}
+    for i in range(s.cronofy_calendars):
+        calendars[f"cr-{i:04d}"] = {"provider": "people", "name": f"CR calendar {i:04d}",
+                                    "events": {f"m-{j:03d}": {
+                                        "summary": f"Slot {j}",
+                                        "start": f"2027-03-{1 + j % 28:02d}T{8 + j % 9:02d}:00:00",
+                                        "end": f"2027-03-{1 + j % 28:02d}T{8 + j % 9:02d}:30:00",
+                                        "timezone": "Europe/London"}
+                                        for j in range(s.cronofy_events)}}
+    return {"providers": providers, "calendars": calendars}
+
+
+def populate(folder: Path, state: Path) -> None:
+    """Child process: fill the emulators by applying the YAML, then save their state."""
+    with Sandbox(seed=False, rate_limit=10**9) as box:
+        box.cronofy.add_profile(PROFILE, "bench@example.com")
+        desired = load([folder]).desired
+        providers = build_providers(desired, sandbox=box.endpoints(), parallelism=32)
+        plan = make_plan(desired, providers, 32)
+        report = apply_plan(plan, providers, 32)
+        if not report.ok:
+            sys.exit(f"populate failed: {report.by_status('failed')[0].detail}")
+        box.state_file = state
+        box.save()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    token: str
+
+
+class Server:
+    """The emulators on the populated state: ``calrecon sandbox serve``, one child process
+    per provider (one GIL each), answering repeated reads from cache (``--cache-reads``) so
+    that what is measured is the client, not the emulators' Python."""
+
+    def __init__(self, state: Path, latency: float) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+        self.endpoints: dict[str, Endpoint] = {}
+        for provider in ("lineworks", "onlyoffice", "cronofy"):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "reconciler", "sandbox", "serve", "--state", str(state),
+                 "--latency", str(latency), "--rate-limit", str(10**9), "--no-save",
+                 "--only", provider, "--cache-reads"],
+                stdout=subprocess.PIPE, text=True)
+            assert proc.stdout is not None
+            name, url, _, token = proc.stdout.readline().split()
+            self.endpoints[name] = Endpoint(url, token)
+            self.procs.append(proc)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    scenario = SCENARIOS[args.scenario]
+    work = Path(tempfile.mkdtemp(prefix="calrecon-bench-"))
+    folder, state = work / "yaml", work / "state.json"
+    folder.mkdir()
+    document = generate(scenario)
+    (folder / "org.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--populate", str(folder), str(state)], check=True)
+    populate_s = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    desired = load([folder]).desired
+    load_s = time.perf_counter() - t0
+    calendars = len(desired.calendars)
+    events = sum(len(c.events or {}) for c in desired.calendars.values())
+    resources = calendars + events
+    policy = RetryPolicy(attempts=3, base_wait=0.05, max_wait=1.0, timeout=60.0)
+
+    def plan_once(server: Server) -> tuple[Any, float, float, int]:
+        providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
+                                    parallelism=args.parallelism)
+        STATS.reset()
+        wall, cpu = time.perf_counter(), time.process_time()
+        plan = make_plan(desired, providers, args.parallelism)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        for p in providers.values():
+            p.close()
+        if not plan.empty:
+            sys.exit(f"the no-op plan is not empty: {plan.addresses[:5]}")
+        return plan, wall, cpu, STATS.total()
+
+    server = Server(state, args.latency)
+    try:
+        plan_once(server)  # warm-up: imports, connection pools, emulator caches
+        _, noop_wall, _, requests = plan_once(server)
+    finally:
+        server.stop()
+    bound = requests * args.latency / args.parallelism
+
+    server = Server(state, 0.0)
+    try:
+        cpu_runs = [plan_once(server)[2] for _ in range(3)]
+        cpu = min(cpu_runs)
+        naive_s, ours_s = compare_diffs(desired, server, policy, args.parallelism)
+        changed, writes = apply_one_percent(document, folder, server, policy, args.parallelism)
+    finally:
+        server.stop()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "scenario": args.scenario, "resources": resources, "calendars": calendars,
+        "events": events, "latency_s": args.latency, "parallelism": args.parallelism,
+        "noop_wall_s": round(noop_wall, 3), "lower_bound_s": round(bound, 3),
+        "ratio": round(noop_wall / bound, 3) if bound else None,
+        "cpu_us_per_resource": round(cpu / resources * 1e6, 1), "requests": requests,
+        "write_requests": writes, "changed_resources": changed,
+        "peak_mib": round(peak_mib, 1), "load_s": round(load_s, 3),
+        "populate_s": round(populate_s, 1), "naive_deepdiff_s": round(naive_s, 3),
+        "per_resource_diff_s": round(ours_s, 3),
+    }
+
+
+def compare_diffs(desired: Any, server: Server, policy: RetryPolicy,
+                  parallelism: int) -> tuple[float, float]:
+    """One DeepDiff over the whole tree vs calrecon's per-resource diff, same values."""
+    providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
+                                parallelism=parallelism)
+    got = fetch(desired, providers, parallelism, event_windows(desired_events(desired), None))
+    for p in providers.values():
+        p.close()
+    want: dict[str, Any] = {}
+    have: dict[str, Any] = {}
+    for target in got.targets:
+        live = got.calendars[target.address]
+        assert live is not None
+        want[target.address] = canonical_calendar(target.calendar)
+        have[target.address] = {k: live.value.get(k) for k in want[target.address]}
+        by_uid = {e.uid: e for e in got.events.get(target.address, [])}
+        provider = providers[target.calendar.provider]
+        for uid, event in target.events.items():
+            want[f"{target.address}.events.{uid}"] = provider.event_value(event)
+            have[f"{target.address}.events.{uid}"] = by_uid[uid].value
+    started = time.perf_counter()
+    DeepDiff(have, want, ignore_order=True)
+    naive = time.perf_counter() - started
+    started = time.perf_counter()
+    for address in want:
+        diff(want[address], have[address])
+    return naive, time.perf_counter() - started
+
+
+def apply_one_percent(document: dict[str, Any], folder: Path, server: Server,
+                      policy: RetryPolicy, parallelism: int) -> tuple[int, int]:
+    """Change 1% of the resources (descriptions, roles, summaries); apply; count writes."""
+    calendars = document["calendars"]
+    keys = sorted(calendars)
+    total = len(keys) + sum(len(c.get("events", {})) for c in calendars.values())
+    budget = max(1, total // 100)
+    for n in range(budget):
+        cal = calendars[keys[(n * 37) % len(keys)]]
+        if cal.get("events"):
+            uid = sorted(cal["events"])[n % len(cal["events"])]
+            cal["events"][uid]["summary"] += " (moved)"
+        elif "members" in cal:
+            cal["members"][0]["role"] = "read" if cal["members"][0]["role"] != "read" else "write"
+    (folder / "org.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    desired = load([folder]).desired
+    providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
+                                parallelism=parallelism)
+    plan = make_plan(desired, providers, parallelism)
+    STATS.reset()
+    report = apply_plan(plan, providers, parallelism)
+    for p in providers.values():
+        p.close()
+    if not report.ok:
+        sys.exit(f"apply failed: {report.by_status('failed')[0].detail}")
+    return len(plan.changes), STATS.total(writes_only=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="org-large")
+    parser.add_argument("--latency", type=float, default=0.02,
+                        help="seconds the emulators add to each request (default 0.02)")
+    parser.add_argument("--parallelism", type=int, default=16)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--populate", nargs=2, metavar=("FOLDER", "STATE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.populate:
+        populate(Path(args.populate[0]), Path(args.populate[1]))
+        return
+    os.environ.pop("CALRECON_SANDBOX_STATE", None)
+    figures = measure(args)
+    if args.json:
+        print(json.dumps(figures))
+        return
+    print(f"scenario {figures['scenario']}: {figures['calendars']} calendars, "
+          f"{figures['events']} events ({figures['resources']} managed resources)")
+    print(f"no-op plan wall time: {figures['noop_wall_s']} s at {figures['latency_s'] * 1000:g} "
+          f"ms latency, parallelism {figures['parallelism']}")
+    print(f"requests: {figures['requests']}")
+    print(f"lower bound (requests x latency / parallelism): {figures['lower_bound_s']} s")
+    print(f"ratio wall / bound: {figures['ratio']}")
+    print(f"CPU per managed resource (no-op plan, zero latency): "
+          f"{figures['cpu_us_per_resource']} us")
+    print(f"apply of 1%: {figures['write_requests']} write requests for "
+          f"{figures['changed_resources']} changed resources")
+    print(f"peak memory: {figures['peak_mib']} MiB")
+    print(f"YAML load: {figures['load_s']} s; populate (apply of everything): "
+          f"{figures['populate_s']} s")
+    print(f"diff of all resources: one DeepDiff {figures['naive_deepdiff_s']} s vs "
+          f"per-resource {figures['per_resource_diff_s']} s")
+
+
+if __name__ == "__main__":
+    main()
