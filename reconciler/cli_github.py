@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,20 @@ def _client() -> GitHub:
     return GitHub(repo, token, os.environ.get("GITHUB_API_URL", "https://api.github.com"))
 
 
+def _report(action: Callable[[GitHub], str]) -> None:
+    """Run ``action`` with a GitHub client from the environment; print what it did, or the
+    error (exit 1)."""
+    client = _client()
+    try:
+        done = action(client)
+    except CalreconError as exc:
+        click.echo(f"Error: {secrets.redact(str(exc))}", err=True)
+        sys.exit(1)
+    finally:
+        client.close()
+    click.echo(done)
+
+
 def _run_url() -> str:
     server, repo, run = (os.environ.get(k, "") for k in
                          ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
@@ -93,16 +108,8 @@ def comment(plan_path: Path, number: int) -> None:
     existing one is updated to say "No changes.".
     """
     plan = _saved(plan_path)
-    client = _client()
-    try:
-        done = upsert_plan_comment(client, number, markdown.render_plan(plan),
-                                   bool(plan["changes"]))
-    except CalreconError as exc:
-        click.echo(f"Error: {secrets.redact(str(exc))}", err=True)
-        sys.exit(1)
-    finally:
-        client.close()
-    click.echo(done)
+    _report(lambda client: upsert_plan_comment(client, number, markdown.render_plan(plan),
+                                               bool(plan["changes"])))
 
 
 @github.command()
@@ -112,13 +119,5 @@ def comment(plan_path: Path, number: int) -> None:
 def drift(plan_path: Path) -> None:
     """Open or update the drift issue when the plan has changes; close it when none."""
     plan = _saved(plan_path)
-    client = _client()
-    try:
-        done = sync_drift_issue(client, markdown.render_plan(plan), bool(plan["changes"]),
-                                _run_url())
-    except CalreconError as exc:
-        click.echo(f"Error: {secrets.redact(str(exc))}", err=True)
-        sys.exit(1)
-    finally:
-        client.close()
-    click.echo(done)
+    _report(lambda client: sync_drift_issue(client, markdown.render_plan(plan),
+                                            bool(plan["changes"]), _run_url()))
