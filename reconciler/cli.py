@@ -12,7 +12,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -35,7 +34,7 @@ from reconciler.render import markdown, text
 from reconciler.render.github import annotation
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_ERROR, EXIT_CHANGES = 1, 2
 FORMATS = ("text", "markdown", "json", "github")
 PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no progress
 PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
@@ -101,16 +100,10 @@ def run_options(fn: F) -> F:
     return fn
 
 
-@dataclass
-class _Session:
-    providers: dict[str, Provider]
-    sandbox: Sandbox | None
-
-
 @contextlib.contextmanager
 def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
-             parallelism: int) -> Iterator[_Session]:
-    """Start the sandbox if asked and build providers; save and clean up after."""
+             parallelism: int) -> Iterator[dict[str, Provider]]:
+    """Start the sandbox if asked and build the providers; save and clean up after."""
     box: Sandbox | None = None
     if sandbox:
         try:
@@ -121,7 +114,7 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
         providers = build_providers(desired, sandbox=box.endpoints() if box else None,
                                     parallelism=parallelism)
         try:
-            yield _Session(providers, box)
+            yield providers
         finally:
             for provider in providers.values():
                 provider.close()
@@ -213,8 +206,8 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
     _setup_logging(verbose)
     loaded = _load(paths, fmt)
     try:
-        with _session(loaded.desired, sandbox, sandbox_state, parallelism) as session:
-            the_plan = make_plan(loaded.desired, session.providers, parallelism,
+        with _session(loaded.desired, sandbox, sandbox_state, parallelism) as providers:
+            the_plan = make_plan(loaded.desired, providers, parallelism,
                                  targets=list(targets))
     except CalreconError as exc:
         if fmt == "github":
@@ -261,8 +254,8 @@ def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelis
     target_list = saved.targets if saved else list(targets)
     color = _use_color(no_color)
     try:
-        with _session(desired, sandbox, sandbox_state, parallelism) as session:
-            the_plan = make_plan(desired, session.providers, parallelism, targets=target_list)
+        with _session(desired, sandbox, sandbox_state, parallelism) as providers:
+            the_plan = make_plan(desired, providers, parallelism, targets=target_list)
             data = the_plan.to_dict()
             if saved is not None and data["fingerprint"] != saved.plan["fingerprint"]:
                 moved = ", ".join(planfile.moved(saved.plan, data))
@@ -277,7 +270,7 @@ def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelis
             if not auto_approve:
                 _confirm()
             with _progress(len(the_plan.changes)) as progress:
-                report = apply_plan(the_plan, session.providers, parallelism,
+                report = apply_plan(the_plan, providers, parallelism,
                                     on_outcome=progress)
     except CalreconError as exc:
         _fail(str(exc))

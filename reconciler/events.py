@@ -24,11 +24,6 @@ from zoneinfo import ZoneInfo
 
 from reconciler.model import Event
 
-MANAGED_ALWAYS = ("summary", "all_day", "start", "end", "timezone", "recurrence")
-OPTIONAL = ("description", "location", "alert", "sharing", "event_uid")
-EVENT_FIELD_ORDER = ("summary", "description", "location", "all_day", "start", "end",
-                     "timezone", "recurrence", "alert", "sharing")
-
 
 def local_iso(value: dt.datetime) -> str:
     return value.replace(tzinfo=None, microsecond=0).isoformat()

@@ -121,10 +121,6 @@ class Alert(str, Enum):
     DAY_1 = "1d"
 
 
-ALERT_MINUTES = {Alert.NONE: None, Alert.MIN_5: 5, Alert.MIN_15: 15, Alert.MIN_30: 30,
-                 Alert.HOUR_1: 60, Alert.HOUR_2: 120, Alert.DAY_1: 1440}
-
-
 class Event(_Strict):
     """An event, keyed in its calendar by a stable uid (the YAML key).
 
@@ -305,9 +301,6 @@ class Desired(_Strict):
 
     providers: dict[str, ProviderConfig]
     calendars: dict[str, Calendar]
-
-    def calendars_of(self, provider: str) -> dict[str, Calendar]:
-        return {k: c for k, c in self.calendars.items() if c.provider == provider}
 
 
 def json_schema() -> dict[str, Any]:
