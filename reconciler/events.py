@@ -118,6 +118,18 @@ def utc_text(value: dt.datetime) -> str:
         timespec="seconds") + "Z"
 
 
+SEARCH_YEARS = 2
+
+
+def search_window(window: tuple[dt.date, dt.date], today: dt.date | None = None
+                  ) -> tuple[dt.date, dt.date]:
+    """A wide window around ``window`` and today (``SEARCH_YEARS`` either side): where a
+    provider without a read by uid looks for desired events that moved out of their window."""
+    today = today or dt.date.today()
+    margin = dt.timedelta(days=366 * SEARCH_YEARS)
+    return min(window[0], today) - margin, max(window[1], today) + margin
+
+
 def window(values: Iterable[dict[str, Any]], today: dt.date | None = None
            ) -> tuple[dt.date, dt.date]:
     """The dates to read live events over: the span of ``values`` with a day's margin each

@@ -31,7 +31,7 @@ import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from reconciler import secrets
-from reconciler.errors import ApiError, TransportError
+from reconciler.errors import ApiError, ResponseError, TransportError
 
 log = logging.getLogger("reconciler.http")
 
@@ -240,9 +240,18 @@ def _exception(state: RetryCallState) -> BaseException | None:
     return state.outcome.exception() if state.outcome else None
 
 
-def decode_json(response: httpx.Response) -> Any:
-    """The answer's JSON (orjson); ValueError when the body is not JSON."""
-    return orjson.loads(response.content)
+def decode_json(response: httpx.Response, address: str, method: str, path: str) -> Any:
+    """The answer's JSON (orjson); a ResponseError naming the resource, the request and the
+    status, with an excerpt of the body, when it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        excerpt = " ".join(response.text.split())[:120]
+        raise ResponseError(
+            f"{address}: {method} {path} answered HTTP {response.status_code} with a body "
+            f"that is not JSON: {excerpt!r}",
+            address=address, method=method, path=path, status=response.status_code,
+        ) from None
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:

@@ -68,10 +68,4 @@ class CronofyClient:
                                      idempotent=idempotent)
         if response.status_code == 202 or not response.content:
             return None  # writes are queued: nothing to read back (providers.md §3.6.2)
-        try:
-            return decode_json(response)
-        except ValueError:
-            raise ResponseError(f"{address}: {method} {path} answered HTTP "
-                                f"{response.status_code} with a body that is not JSON",
-                                address=address, method=method, path=path,
-                                status=response.status_code) from None
+        return decode_json(response, address, method, path)

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.errors import PlanError, ResponseError, reading
+from reconciler.events import search_window
 from reconciler.http import RetryPolicy
 from reconciler.model import CronofyProvider as Config
 from reconciler.providers.base import (
@@ -22,7 +23,6 @@ from reconciler.providers.cronofy import mapping
 from reconciler.providers.cronofy.client import CronofyClient
 
 READ_TZID = "Etc/UTC"  # tzid is required on reads (providers.md §3.6.8); times come back UTC
-SEARCH_YEARS = 2  # how far a read looks for desired events missing from their window
 
 
 class CronofyProvider:
@@ -69,9 +69,7 @@ class CronofyProvider:
         found = self._read(calendar.id, window, address, external)
         missing = desired.keys() - found.keys()
         if missing:
-            today = dt.date.today()
-            wide = (min(window[0], today) - dt.timedelta(days=366 * SEARCH_YEARS),
-                    max(window[1], today) + dt.timedelta(days=366 * SEARCH_YEARS))
+            wide = search_window(window)
             more = self._read(calendar.id, wide, address, external)
             found.update({uid: more[uid] for uid in missing if uid in more})
         return list(found.values())

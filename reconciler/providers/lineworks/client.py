@@ -136,12 +136,4 @@ def events_path(user_id: str, calendar_id: str) -> str:
 def _decode(response: httpx.Response, address: str, method: str, path: str) -> Any:
     if response.status_code == 204 or not response.content:
         return None
-    try:
-        return decode_json(response)
-    except ValueError:
-        excerpt = " ".join(response.text.split())[:120]
-        raise ResponseError(
-            f"{address}: {method} {path} answered HTTP {response.status_code} with a body "
-            f"that is not JSON: {excerpt!r}",
-            address=address, method=method, path=path, status=response.status_code,
-        ) from None
+    return decode_json(response, address, method, path)

@@ -110,13 +110,7 @@ class OnlyOfficeClient:
 
 
 def unwrap(response: httpx.Response, address: str, method: str, path: str) -> Any:
-    try:
-        body = decode_json(response)
-    except ValueError:
-        excerpt = " ".join(response.text.split())[:120]
-        raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
-                            f"with a body that is not JSON: {excerpt!r}", address=address,
-                            method=method, path=path, status=response.status_code) from None
+    body = decode_json(response, address, method, path)
     if not isinstance(body, dict) or "status" not in body:
         raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
                             "with a body that is not an ONLYOFFICE envelope", address=address,

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ResponseError, reading
+from reconciler.events import search_window
 from reconciler.http import RetryPolicy
 from reconciler.model import OnlyOfficeProvider as Config
 from reconciler.providers.base import (
@@ -23,7 +24,6 @@ from reconciler.providers.onlyoffice.client import API, OnlyOfficeClient
 from reconciler.providers.onlyoffice.ics import build_ics
 
 CAL = f"{API}/calendar"
-SEARCH_YEARS = 2  # how far a read looks for desired events missing from their window
 NOT_EDITABLE = ("this account cannot fully edit the calendar (isEditable is false); ONLYOFFICE "
                 "would silently turn the update into a change of the account's own view")
 
@@ -87,7 +87,7 @@ class OnlyOfficeProvider:
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
                     desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
         """Events overlapping ``window``; then, only if some desired uids are missing (new or
-        moved events), one more read over ``SEARCH_YEARS`` either side, since ONLYOFFICE
+        moved events), one more read over :func:`~reconciler.events.search_window`, since ONLYOFFICE
         documents no read by UID. An event even further away is planned as a create; its
         POST icsevent with ``eventUid`` upserts by UID, so it is moved, never duplicated."""
         with self._lock:
@@ -101,9 +101,7 @@ class OnlyOfficeProvider:
             found = mapping.events_to_canonical((raw or {}).get("events") or [], address)
         missing = desired.keys() - found.keys()
         if missing:
-            today = dt.date.today()
-            wide = (min(window[0], today) - dt.timedelta(days=366 * SEARCH_YEARS),
-                    max(window[1], today) + dt.timedelta(days=366 * SEARCH_YEARS))
+            wide = search_window(window)
             wider = self._read_window(calendar.id, wide, address)
             extra = mapping.events_to_canonical((wider or {}).get("events") or [], address)
             found.update({uid: extra[uid] for uid in missing if uid in extra})
