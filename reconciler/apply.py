@@ -45,16 +45,16 @@ class ApplyReport:
         return all(o.status == "applied" for o in self.outcomes)
 
 
-def resolve(request: PlannedRequest, ids: Mapping[str, str]) -> PlannedRequest:
-    """``request`` with every ``${ADDRESS}`` placeholder replaced by the created id."""
-    if "${" not in request.path and "${" not in json.dumps(request.body):
-        return request
-    path = request.path
+def resolve(request: PlannedRequest, address: str, new_id: str) -> PlannedRequest:
+    """``request`` with the placeholder of ``address`` replaced by the id it was created with.
+
+    Only changes that ``depends_on`` a created calendar hold a placeholder (the planner puts
+    it there), so other requests never pay for this.
+    """
+    marker = placeholder(address)
     body_text = json.dumps(request.body)
-    for address, new_id in ids.items():
-        path = path.replace(placeholder(address), new_id)
-        body_text = body_text.replace(placeholder(address), new_id)
-    return replace(request, path=path, body=json.loads(body_text))
+    return replace(request, path=request.path.replace(marker, new_id),
+                   body=json.loads(body_text.replace(marker, new_id)))
 
 
 def apply_plan(
@@ -77,9 +77,9 @@ def apply_plan(
         created: str | None = None
         try:
             for request in change.requests:
-                with lock:
-                    known = dict(ids)
-                response: Any = provider.send(resolve(request, known), change.address)
+                if change.depends_on:  # its calendar was created in an earlier phase
+                    request = resolve(request, change.depends_on, ids[change.depends_on])
+                response: Any = provider.send(request, change.address)
                 if change.action is Action.CREATE and change.kind == "calendar":
                     created = provider.created_id(response)
                     with lock:
