@@ -13,15 +13,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from reconciler import planfile, safety, secrets
 from reconciler.apply import ApplyReport, Outcome, apply_plan
+from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
 from reconciler.cli_github import emit_plan, github, print_problems
 from reconciler.cli_repo import fmt, import_
-from reconciler.cli_sandbox import DEFAULT_SANDBOX_STATE, sandbox
+from reconciler.cli_sandbox import sandbox
 from reconciler.errors import CalreconError, ConfigError
 from reconciler.loader import Loaded, Sources, load
 from reconciler.model import Desired, json_schema
@@ -40,11 +41,6 @@ PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no pr
 PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {secrets.redact(message)}", err=True)
-    sys.exit(EXIT_ERROR)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -109,7 +105,7 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
         try:
             box = Sandbox(sandbox_state).start()
         except SandboxStateError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     try:
         providers = build_providers(desired, sandbox=box.endpoints() if box else None,
                                     parallelism=parallelism)
@@ -212,7 +208,7 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
     except CalreconError as exc:
         if fmt == "github":
             click.echo(annotation("error", secrets.redact(str(exc))))
-        _fail(str(exc))
+        fail(str(exc))
     data = the_plan.to_dict()
     if fmt == "github":
         emit_plan(data, loaded.sources, safety.check(the_plan, loaded.desired))
@@ -249,7 +245,7 @@ def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelis
     _setup_logging(verbose)
     saved = _saved_plan(paths)
     if saved is not None and targets:
-        _fail("--target cannot be combined with a saved plan (it keeps its own targets)")
+        fail("--target cannot be combined with a saved plan (it keeps its own targets)")
     desired = saved.desired if saved else _load(paths).desired
     target_list = saved.targets if saved else list(targets)
     color = _use_color(no_color)
@@ -259,21 +255,21 @@ def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelis
             data = the_plan.to_dict()
             if saved is not None and data["fingerprint"] != saved.plan["fingerprint"]:
                 moved = ", ".join(planfile.moved(saved.plan, data))
-                _fail(f"plan is stale: the live state changed since the plan was made "
+                fail(f"plan is stale: the live state changed since the plan was made "
                       f"({moved}); nothing was sent. Run plan again.")
             click.echo(text.render_plan(data, color=color))
             if the_plan.empty:
                 return
             _guard(the_plan, desired, force)
             if the_plan.blocked:
-                _fail("the plan has blocked changes; nothing was applied")
+                fail("the plan has blocked changes; nothing was applied")
             if not auto_approve:
                 _confirm()
             with _progress(len(the_plan.changes)) as progress:
                 report = apply_plan(the_plan, providers, parallelism,
                                     on_outcome=progress)
     except CalreconError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _print_report(report)
     if not report.ok:
         sys.exit(EXIT_ERROR)
@@ -286,7 +282,7 @@ def _saved_plan(paths: tuple[str, ...]) -> planfile.SavedPlan | None:
     try:
         return planfile.load(Path(paths[0]))
     except CalreconError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @cli.command()
@@ -298,7 +294,7 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     try:
         saved = planfile.load(plan_file)
     except CalreconError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if fmt == "github":
         emit_plan(saved.plan, Sources(), [])  # a saved plan has no YAML locations
     else:
@@ -319,7 +315,7 @@ def schema(output: Path | None) -> None:
 
 def _confirm() -> None:
     if not sys.stdin.isatty():
-        _fail("apply needs confirmation, but standard input is not a terminal; "
+        fail("apply needs confirmation, but standard input is not a terminal; "
               "review the plan and pass --auto-approve")
     click.echo("")
     answer = click.prompt("Do you want to perform these actions? Only 'yes' will be accepted",

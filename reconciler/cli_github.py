@@ -7,14 +7,14 @@ Prints (like cli.py). Reads the Actions environment: ``GITHUB_REPOSITORY``, ``GI
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconciler import planfile, secrets
+from reconciler import planfile
+from reconciler.cli_common import fail
 from reconciler.errors import CalreconError, Problem
 from reconciler.gitops.api import GitHub
 from reconciler.gitops.sync import sync_drift_issue, upsert_plan_comment
@@ -70,8 +70,7 @@ def _report(action: Callable[[GitHub], str]) -> None:
     try:
         done = action(client)
     except CalreconError as exc:
-        click.echo(f"Error: {secrets.redact(str(exc))}", err=True)
-        sys.exit(1)
+        fail(str(exc))
     finally:
         client.close()
     click.echo(done)
@@ -87,8 +86,7 @@ def _saved(path: Path) -> dict[str, Any]:
     try:
         return planfile.load(path).plan
     except CalreconError as exc:
-        click.echo(f"Error: {secrets.redact(str(exc))}", err=True)
-        sys.exit(1)
+        fail(str(exc))
 
 
 @click.group()

@@ -10,19 +10,13 @@ from pathlib import Path
 import click
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from reconciler import secrets
-from reconciler.cli_sandbox import DEFAULT_SANDBOX_STATE
+from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
 from reconciler.errors import CalreconError, ConfigError
 from reconciler.fmt import format_text
 from reconciler.importer import import_calendars
 from reconciler.loader import discover, load
 from reconciler.providers.registry import build_providers
 from reconciler.sandbox.server import Sandbox, SandboxStateError
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {secrets.redact(message)}", err=True)
-    sys.exit(1)
 
 
 @click.command()
@@ -36,7 +30,7 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
     """
     files, problems = discover(paths)
     if problems:
-        _fail("\n".join(str(p) for p in problems))
+        fail("\n".join(str(p) for p in problems))
     unformatted = []
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -45,11 +39,9 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
         except MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-            _fail(f"{where}: YAML syntax error: {exc.problem}")
-            return
+            fail(f"{where}: YAML syntax error: {exc.problem}")
         except YAMLError as exc:
-            _fail(f"{path}: YAML error: {exc}")
-            return
+            fail(f"{path}: YAML error: {exc}")
         if new == text:
             continue
         unformatted.append(path)
@@ -92,22 +84,21 @@ def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ..
     each calendar's id; planning it right after gives "No changes.".
     """
     if (events_from is None) != (events_to is None):
-        _fail("--events-from and --events-to go together")
+        fail("--events-from and --events-to go together")
     window = None
     if events_from and events_to:
         if events_to < events_from:
-            _fail("--events-to is before --events-from")
+            fail("--events-to is before --events-from")
         window = (events_from.date(), events_to.date())
     target = output / f"{provider_name}.yaml" if output else None
     if target is not None and target.exists() and not force:
-        _fail(f"{target} exists; pass --force to overwrite it")
+        fail(f"{target} exists; pass --force to overwrite it")
     try:
         desired = load(paths or (".",)).desired
     except ConfigError as exc:
-        _fail("\n".join(str(p) for p in exc.problems))
-        return
+        fail("\n".join(str(p) for p in exc.problems))
     if provider_name not in desired.providers:
-        _fail(f"no provider '{provider_name}' in {' '.join(paths or ('.',))} (known: "
+        fail(f"no provider '{provider_name}' in {' '.join(paths or ('.',))} (known: "
               f"{', '.join(sorted(desired.providers)) or 'none'})")
     box = None
     try:
@@ -122,8 +113,7 @@ def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ..
             for p in providers.values():
                 p.close()
     except (CalreconError, SandboxStateError) as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     finally:
         if box is not None:
             box.save()

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox, SandboxStateError
-
-DEFAULT_SANDBOX_STATE = Path(".calrecon/sandbox.json")
 
 
 @click.group()
@@ -50,8 +49,7 @@ def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tup
             emulator.cache_reads = cache_reads
         box.start()
     except SandboxStateError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc))
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C does, saving the state
     for name, endpoint in box.endpoints().items():
         click.echo(f"{name:10} {endpoint.base_url}  token: {endpoint.token}")
