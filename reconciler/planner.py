@@ -26,6 +26,7 @@ from typing import Any
 from reconciler.diff import diff, expand
 from reconciler.errors import IdentityError, PlanError
 from reconciler.events import canonical_event, window
+from reconciler.gcpolicy import fewer_collections
 from reconciler.model import Calendar, Desired, State
 from reconciler.plan import Action, Change, Phase, Plan
 from reconciler.providers.base import (
@@ -187,7 +188,8 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
     """The plan; with ``targets``, only for those addresses (and what they depend on)."""
     if targets:
         desired = select(desired, targets)
-    plan = _make_plan(desired, providers, parallelism, today)
+    with fewer_collections():
+        plan = _make_plan(desired, providers, parallelism, today)
     if targets:
         keep = {c.address for c in plan.changes
                 if c.address in targets or any(c.address.startswith(t + ".") for t in targets)}

@@ -22,8 +22,7 @@ def client(handler: Callable[[httpx.Request], httpx.Response],
     http = HttpClient(provider="lineworks", base_url="http://api.test/v1.0",
                       headers={"Authorization": f"Bearer {TOKEN}"}, secret=TOKEN,
                       policy=RetryPolicy(attempts=attempts, base_wait=0.01, max_wait=30),
-                      sleep=sleeps.append)
-    http._client._transport = httpx.MockTransport(handler)
+                      sleep=sleeps.append, transport=httpx.MockTransport(handler))
     return http
 
 

@@ -1,0 +1,143 @@
+"""LeanTransport over real loopback HTTP: keep-alive reuse, connections the server closed,
+content-encoding, and each failure mapped to the httpx exception the retry rules expect."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from reconciler.http import HttpClient, RetryPolicy
+from reconciler.transport import LeanTransport, transport_for
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive unless a route says otherwise
+    ports: set[int] = set()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _answer(self, body: bytes, status: int = 200, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        Handler.ports.add(self.client_address[1])
+        if self.path == "/gzip":
+            self._answer(gzip.compress(b'{"zipped": true}'), Content_Encoding="gzip")
+        elif self.path == "/close":
+            self._answer(b"{}", Connection="close")
+            self.close_connection = True
+        elif self.path == "/hang-up-after":  # keep-alive promised, then the server hangs up
+            self._answer(b"{}")
+            self.close_connection = True
+        elif self.path == "/truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"cut')
+            self.close_connection = True
+        elif self.path == "/slow":
+            time.sleep(0.6)
+            self._answer(b"{}")
+        else:
+            self._answer(json.dumps({"path": self.path}).encode())
+
+    def do_POST(self) -> None:
+        Handler.ports.add(self.client_address[1])
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self._answer(json.dumps({"body": body.decode(),
+                                 "type": self.headers["Content-Type"],
+                                 "agent": self.headers["User-Agent"]}).encode(), status=201)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    Handler.ports = set()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def get(transport: LeanTransport, url: str) -> httpx.Response:
+    response = transport.handle_request(httpx.Request("GET", url))
+    response.read()
+    return response
+
+
+def test_keeps_connections_alive(server: str) -> None:
+    transport = LeanTransport(timeout=5)
+    for n in range(5):
+        assert get(transport, f"{server}/item/{n}?a=1").json() == {"path": f"/item/{n}?a=1"}
+    assert len(Handler.ports) == 1
+    transport.close()
+
+
+def test_a_connection_the_server_closed_is_replaced(server: str) -> None:
+    transport = LeanTransport(timeout=5)
+    get(transport, f"{server}/close")
+    get(transport, f"{server}/hang-up-after")
+    time.sleep(0.1)  # let the hang-up arrive: the idle connection is then readable (EOF)
+    assert get(transport, f"{server}/ok").status_code == 200
+    assert len(Handler.ports) == 3
+
+
+def test_decodes_content_encoding(server: str) -> None:
+    assert get(LeanTransport(timeout=5), f"{server}/gzip").json() == {"zipped": True}
+
+
+def test_truncated_body_is_a_protocol_error(server: str) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        get(LeanTransport(timeout=5), f"{server}/truncated")
+
+
+def test_slow_answer_is_a_read_timeout(server: str) -> None:
+    with pytest.raises(httpx.ReadTimeout):
+        get(LeanTransport(timeout=0.2), f"{server}/slow")
+
+
+def test_refused_connection_is_a_connect_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(httpx.ConnectError):
+        get(LeanTransport(timeout=5), f"http://127.0.0.1:{port}/")
+
+
+def test_http_client_sends_json_and_identifies_itself(server: str) -> None:
+    http = HttpClient(provider="test", base_url=server + "/base", headers={},
+                      policy=RetryPolicy(attempts=1))
+    response = http.request("POST", "/things", address="test.x", json={"name": "Ünïcode"})
+    answer = response.json()
+    assert response.status_code == 201
+    assert json.loads(answer["body"]) == {"name": "Ünïcode"}
+    assert answer["type"] == "application/json"
+    assert answer["agent"].startswith("calrecon/")
+    http.close()
+
+
+def test_proxy_from_the_environment_uses_httpx_transport(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "bypass.example.com")
+    proxied = transport_for(httpx.URL("https://api.example.com/"), timeout=5, max_connections=4)
+    direct = transport_for(httpx.URL("https://bypass.example.com/"), timeout=5,
+                           max_connections=4)
+    assert isinstance(proxied, httpx.HTTPTransport)
+    assert isinstance(direct, LeanTransport)
