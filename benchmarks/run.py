@@ -34,7 +34,7 @@ from reconciler.apply import apply_plan
 from reconciler.diff import diff
 from reconciler.http import STATS, RetryPolicy
 from reconciler.loader import load
-from reconciler.planner import canonical_calendar, desired_events, event_windows, fetch, make_plan
+from reconciler.planner import canonical_calendar, fetch, make_plan
 from reconciler.providers.registry import build_providers
 from reconciler.sandbox.server import Sandbox
 
@@ -218,7 +218,7 @@ def compare_diffs(desired: Any, server: Server, policy: RetryPolicy,
     """One DeepDiff over the whole tree vs calrecon's per-resource diff, same values."""
     providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
                                 parallelism=parallelism)
-    got = fetch(desired, providers, parallelism, event_windows(desired_events(desired), None))
+    got = fetch(desired, providers, parallelism)
     for p in providers.values():
         p.close()
     want: dict[str, Any] = {}

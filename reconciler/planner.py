@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -112,25 +113,30 @@ class Fetched:
     events: dict[str, list[LiveEvent]]
 
 
-def desired_events(desired: Desired) -> dict[str, dict[str, dict[str, Any]]]:
-    """calendar key -> uid -> canonical event, computed once per plan."""
+def desired_events(desired: Desired, provider: str | None = None
+                   ) -> dict[str, dict[str, dict[str, Any]]]:
+    """calendar key -> uid -> canonical event (of one ``provider``'s calendars, if given)."""
     return {key: {uid: canonical_event(e) for uid, e in cal.events.items()}
-            for key, cal in desired.calendars.items() if cal.events is not None}
+            for key, cal in desired.calendars.items()
+            if cal.events is not None and (provider is None or cal.provider == provider)}
 
 
 def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
-          windows: Mapping[str, Window],
-          events: Mapping[str, dict[str, dict[str, Any]]] | None = None) -> Fetched:
+          today: dt.date | None = None) -> Fetched:
     """Every read the plan needs, pipelined per provider on one bounded pool: a finished
     listing submits its calendar reads at once, a finished read its event reads, so no
-    stage waits for another provider's (no barriers, no idle workers)."""
+    stage waits for another provider's (no barriers, no idle workers). Each provider's
+    desired events are made canonical in its own listing task, so that the first requests
+    leave at once and that work overlaps the other providers' waits; providers with the
+    least of it go first."""
     got = Fetched({}, [], {}, {})
-    events = desired_events(desired) if events is None else events
     problems: list[str] = []
     lock = threading.Lock()
 
     def list_calendars(name: str) -> None:
-        refs = providers[name].list_calendars(_union(windows, desired, name))
+        events = desired_events(desired, name)
+        windows = event_windows(events, today)
+        refs = providers[name].list_calendars(_span(windows.values()))
         matched, trouble = _match(desired, name, refs, windows, events)
         with lock:
             got.listings[name] = refs
@@ -158,7 +164,10 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
         tasks = _Tasks(pool)
-        for name in sorted({c.provider for c in desired.calendars.values()}):
+        load: Counter[str] = Counter()
+        for cal in desired.calendars.values():
+            load[cal.provider] += 1 + len(cal.events or {})
+        for name in sorted(load, key=lambda n: (load[n], n)):
             tasks.submit(list_calendars, name)
         tasks.wait()
     if problems:
@@ -203,9 +212,7 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
 
 def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
                today: dt.date | None) -> Plan:
-    events = desired_events(desired)
-    windows = event_windows(events, today)
-    got = fetch(desired, providers, parallelism, windows, events)
+    got = fetch(desired, providers, parallelism, today)
     plan = Plan()
     for target in got.targets:
         provider = providers[target.calendar.provider]
@@ -233,8 +240,8 @@ def event_windows(events: Mapping[str, dict[str, dict[str, Any]]],
     return {key: window(values.values(), today) for key, values in events.items()}
 
 
-def _union(windows: Mapping[str, Window], desired: Desired, provider: str) -> Window | None:
-    spans = [w for k, w in windows.items() if desired.calendars[k].provider == provider]
+def _span(windows: Iterable[Window]) -> Window | None:
+    spans = list(windows)
     if not spans:
         return None
     return min(s for s, _ in spans), max(e for _, e in spans)
