@@ -21,11 +21,11 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.diff import diff, expand
-from reconciler.errors import IdentityError, PlanError
+from reconciler.errors import CalreconError, IdentityError, PlanError
 from reconciler.events import canonical_event, window
 from reconciler.gcpolicy import fewer_collections
 from reconciler.model import Calendar, Desired, State
@@ -121,22 +121,38 @@ def desired_events(desired: Desired, provider: str | None = None
             if cal.events is not None and (provider is None or cal.provider == provider)}
 
 
+OnRead = Callable[[_Target, LiveCalendar | None, list[LiveEvent] | None], None]
+
+
 def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
-          today: dt.date | None = None) -> Fetched:
+          today: dt.date | None = None, on_read: OnRead | None = None) -> Fetched:
     """Every read the plan needs, pipelined per provider on one bounded pool: a finished
     listing submits its calendar reads at once, a finished read its event reads, so no
     stage waits for another provider's (no barriers, no idle workers). Each provider's
-    desired events are made canonical in its own listing task, so that the first requests
-    leave at once and that work overlaps the other providers' waits; providers with the
-    least of it go first."""
+    desired events are made canonical in its own listing task (after its listing request,
+    unless the listing needs their window), so that the first requests leave at once and
+    that work overlaps the waits; providers with the least of it go first.
+    ``on_read(target, live, events)`` runs in the pool once all of a target's reads are in
+    (``events`` None when they are not read), so that diffing overlaps the remaining reads."""
     got = Fetched({}, [], {}, {})
+
+    def done(target: _Target, live: LiveCalendar | None, events: list[LiveEvent] | None
+             ) -> None:
+        if on_read is not None:
+            on_read(target, live, events)
+
     problems: list[str] = []
     lock = threading.Lock()
 
     def list_calendars(name: str) -> None:
+        provider = providers[name]
+        refs: list[LiveCalendarRef] | None = None
+        if not provider.capabilities.listing_uses_window:
+            refs = provider.list_calendars(None)
         events = desired_events(desired, name)
         windows = event_windows(events, today)
-        refs = providers[name].list_calendars(_span(windows.values()))
+        if refs is None:
+            refs = provider.list_calendars(_span(windows.values()))
         matched, trouble = _match(desired, name, refs, windows, events)
         with lock:
             got.listings[name] = refs
@@ -145,6 +161,8 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         for target in matched:
             if target.live_id is not None:
                 tasks.submit(read_calendar, target)
+            else:
+                done(target, None, None)
 
     def read_calendar(target: _Target) -> None:
         live = providers[target.calendar.provider].read_calendar(target.live_id or "",
@@ -154,6 +172,8 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         if live is not None and target.window is not None \
                 and target.calendar.state is State.PRESENT:
             tasks.submit(read_events, target, live)
+        else:
+            done(target, live, None)
 
     def read_events(target: _Target, live: LiveCalendar) -> None:
         assert target.window is not None
@@ -161,6 +181,7 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
             live, target.address, target.window, target.events)
         with lock:
             got.events[target.address] = events
+        done(target, live, events)
 
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
         tasks = _Tasks(pool)
@@ -212,19 +233,30 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
 
 def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
                today: dt.date | None) -> Plan:
-    got = fetch(desired, providers, parallelism, today)
+    planned: dict[str, _Planned] = {}
+    lock = threading.Lock()
+
+    def plan_target(target: _Target, live: LiveCalendar | None,
+                    events: list[LiveEvent] | None) -> None:
+        result = _Planned(events)
+        try:
+            result.changes = _target_changes(target, live, events,
+                                             providers[target.calendar.provider], result.notes)
+        except CalreconError as exc:  # raised in target order below, as if planned there
+            result.error = exc
+        with lock:
+            planned[target.address] = result
+
+    got = fetch(desired, providers, parallelism, today, on_read=plan_target)
     plan = Plan()
     for target in got.targets:
-        provider = providers[target.calendar.provider]
-        live = got.calendars.get(target.address)
-        change = _calendar_change(target, live, provider)
-        if change is not None:
-            plan.changes.append(change)
-        if target.address in got.events:
-            plan.inventory[target.address] = {"events": len(got.events[target.address])}
-        if target.window is not None and target.calendar.state is State.PRESENT:
-            plan.changes.extend(_event_changes(target, live, got.events.get(target.address, []),
-                                               provider, plan.notes))
+        result = planned[target.address]
+        if result.error is not None:
+            raise result.error
+        plan.changes.extend(result.changes)
+        plan.notes.extend(result.notes)
+        if result.events is not None:
+            plan.inventory[target.address] = {"events": len(result.events)}
     managed = {t.live_id for t in got.targets if t.live_id}
     for name in sorted(got.listings):
         left = sum(1 for ref in got.listings[name] if ref.id not in managed)
@@ -232,6 +264,29 @@ def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism:
             plan.notes.append(f"{name}: {left} calendar(s) not in the YAML, left alone")
     plan.changes.sort(key=lambda c: (c.phase, c.address))
     return plan
+
+
+@dataclass
+class _Planned:
+    """One target's share of the plan, computed as soon as its reads are in."""
+
+    events: list[LiveEvent] | None  # None: not read
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: CalreconError | None = None
+
+
+def _target_changes(target: _Target, live: LiveCalendar | None,
+                    events: list[LiveEvent] | None, provider: Provider,
+                    notes: list[str]) -> list[Change]:
+    """The calendar's change (if any), then its events' changes."""
+    changes = []
+    change = _calendar_change(target, live, provider)
+    if change is not None:
+        changes.append(change)
+    if target.window is not None and target.calendar.state is State.PRESENT:
+        changes.extend(_event_changes(target, live, events or [], provider, notes))
+    return changes
 
 
 def event_windows(events: Mapping[str, dict[str, dict[str, Any]]],

@@ -37,6 +37,9 @@ class Capabilities:
     max_event_description_length: int | None = None
     max_location_length: int | None = None
     event_uid_scope: str = "calendar"  # "provider": one uid names one event in the account
+    # list_calendars reads events over its window (ONLYOFFICE: one request returns
+    # everything); the others ignore the window, so they can list before it is known.
+    listing_uses_window: bool = False
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def roles_in_order(self) -> list[Role]:
@@ -123,7 +126,8 @@ class Provider(Protocol):
 
     def list_calendars(self, window: Window | None) -> list[LiveCalendarRef]:
         """Every calendar of the account that calrecon may match by id or name. ``window``
-        covers every managed event of this provider (None when no calendar has events)."""
+        covers every managed event of this provider (None when no calendar has events, or
+        when ``capabilities.listing_uses_window`` is false)."""
 
     def read_calendar(self, calendar_id: str, address: str) -> LiveCalendar | None:
         """One calendar; None when the provider says it does not exist."""

@@ -23,6 +23,7 @@ from reconciler.providers.base import Capabilities
 from reconciler.recurrence import normalize_rrule
 
 CAPABILITIES = Capabilities(
+    listing_uses_window=True,
     roles=frozenset({Role.MANAGE, Role.READ}),
     principal_types=frozenset({PrincipalType.USER, PrincipalType.GROUP}),
     calendar_fields=frozenset({"name", "description", "members"}),
