@@ -7,6 +7,7 @@ that YAML once (in a child process), then serves the emulators from another chil
 1. no-op plan at ``--latency`` (default 20 ms) and ``--parallelism`` (16): wall time, requests,
    the lower bound ``requests x latency / parallelism`` and the ratio wall / bound;
 2. CPU microseconds per managed resource (calendars + events) of a no-op plan at zero latency;
+   (1) and (2) are the medians of ``RUNS`` plans after a warm-up;
 3. apply of 1% changed resources: write requests sent vs resources changed;
 4. peak memory (max RSS of this process);
 plus a comparison: one DeepDiff over the whole desired vs live tree, against calrecon's
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +57,7 @@ SCENARIOS = {
     "org-small": Scenario(50, 10, 50, 20, 25, 50),
 }
 PROFILE = "pro_bench"
+RUNS = 5  # no-op plans per figure; the median is reported (a shared machine is noisy)
 ROLES = ["manage", "write", "read", "free_busy"]
 
 
@@ -186,15 +189,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     server = Server(state, args.latency)
     try:
         plan_once(server)  # warm-up: imports, connection pools, emulator caches
-        _, noop_wall, _, requests = plan_once(server)
+        runs = [plan_once(server) for _ in range(RUNS)]
     finally:
         server.stop()
+    noop_wall = statistics.median(run[1] for run in runs)
+    requests = runs[0][3]
     bound = requests * args.latency / args.parallelism
 
     server = Server(state, 0.0)
     try:
-        cpu_runs = [plan_once(server)[2] for _ in range(3)]
-        cpu = min(cpu_runs)
+        cpu = statistics.median(plan_once(server)[2] for _ in range(RUNS))
         naive_s, ours_s = compare_diffs(desired, server, policy, args.parallelism)
         changed, writes = apply_one_percent(document, folder, server, policy, args.parallelism)
     finally:

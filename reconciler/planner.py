@@ -406,17 +406,15 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
     else:
         calendar_id, depends_on = live_cal.id, None
     by_uid = {e.uid: e for e in live_events}
-    for uid in sorted(target.events):
-        desired = target.events[uid]
-        address = f"{target.address}.events.{uid}"
-        common: dict[str, Any] = {"address": address, "provider": target.calendar.provider,
-                                  "kind": "event", "phase": Phase.WRITE_EVENTS,
-                                  "depends_on": depends_on}
+    for uid, desired in target.events.items():  # the plan is sorted by address at the end
         wanted = provider.event_value(desired)
         live = by_uid.get(uid)
         fields = expand(wanted, removing=False) if live is None else diff(wanted, live.value)
         if not fields:
             continue
+        common: dict[str, Any] = {"address": f"{target.address}.events.{uid}",
+                                  "provider": target.calendar.provider, "kind": "event",
+                                  "phase": Phase.WRITE_EVENTS, "depends_on": depends_on}
         reason = (live_cal.blocked if live_cal else "") or provider.event_blocked(desired, live)
         if reason:
             changes.append(Change(**common, action=Action.BLOCKED, fields=fields, reason=reason,

@@ -141,14 +141,15 @@ def events_to_canonical(raws: Any, address: str) -> dict[str, tuple[str, dict[st
 
 
 def event_to_canonical(raw: dict[str, Any], address: str) -> dict[str, Any]:
-    start, end = _when(raw.get("start"), address), _when(raw.get("end"), address)
+    start_text, end_text = raw.get("start"), raw.get("end")
+    start, end = _when(start_text, address), _when(end_text, address)
     value: dict[str, Any] = {"summary": raw.get("title") or "", "all_day": bool(raw.get("allDay"))}
     if value["all_day"]:
         # All-day events come back as midnight UTC, the end stored inclusively (§1.9.7).
         value["start"] = start.date().isoformat()
         value["end"] = max(end.date(), start.date()).isoformat()
     else:
-        value["start"], value["end"] = utc_text(start), utc_text(end)
+        value["start"], value["end"] = _utc_text(start_text), _utc_text(end_text)
     rule = raw.get("repeatRule") or ""
     value["recurrence"] = normalize_rrule(rule) if rule else ""
     value["description"] = raw.get("description") or ""
@@ -189,6 +190,14 @@ def _when(value: Any, address: str) -> dt.datetime:
     if parsed is None:
         raise ResponseError(f"{address}: onlyoffice date is malformed: {value!r}")
     return parsed
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _utc_text(value: str) -> str:
+    """:func:`utc_text` of an ApiDateTime :func:`_when` has accepted; cached like it."""
+    parsed = _api_time(value)
+    assert parsed is not None
+    return utc_text(parsed)
 
 
 @functools.lru_cache(maxsize=1 << 16)

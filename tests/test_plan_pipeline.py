@@ -1,0 +1,72 @@
+"""How make_plan reads: which listings get the event window, that every target is planned
+once however the reads interleave, and the GC setting around it. Over the wire, on the
+examples and the sandbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from pathlib import Path
+from typing import Any
+
+from reconciler.events import canonical_event
+from reconciler.gcpolicy import THRESHOLD, fewer_collections
+from reconciler.loader import load
+from reconciler.planner import make_plan
+from reconciler.providers.registry import build_providers
+from reconciler.sandbox.server import Sandbox
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_only_a_listing_that_reads_events_waits_for_the_window() -> None:
+    desired = load([EXAMPLES]).desired
+    seen: dict[str, Any] = {}
+    with Sandbox() as box:
+        providers = build_providers(desired, sandbox=box.endpoints())
+        for name, provider in providers.items():
+            def spy(window: Any, _name: str = name, _list: Any = provider.list_calendars
+                    ) -> Any:
+                seen[_name] = window
+                return _list(window)
+            provider.list_calendars = spy  # type: ignore[method-assign]
+        make_plan(desired, providers, parallelism=4)
+        for provider in providers.values():
+            provider.close()
+    types = {name: desired.providers[name].type for name in seen}
+    office_events = [canonical_event(e) for cal in desired.calendars.values()
+                     if types.get(cal.provider) == "onlyoffice"
+                     for e in (cal.events or {}).values()]
+    for name, window in seen.items():
+        if types[name] == "onlyoffice":
+            first, last = window
+            assert isinstance(first, dt.date) and first < last
+            assert all(first.isoformat() <= e["start"][:10] <= last.isoformat()
+                       for e in office_events)
+        else:
+            assert window is None, name
+
+
+def test_plans_are_the_same_at_any_parallelism() -> None:
+    desired = load([EXAMPLES]).desired
+    plans = []
+    with Sandbox() as box:
+        for parallelism in (1, 3, 16):
+            providers = build_providers(desired, sandbox=box.endpoints())
+            plans.append(make_plan(desired, providers, parallelism).to_dict())
+            for provider in providers.values():
+                provider.close()
+    assert plans[0]["changes"], "the examples should plan changes on a fresh sandbox"
+    assert plans[0] == plans[1] == plans[2]
+
+
+def test_fewer_collections_restores_the_collector() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold() == THRESHOLD
+        assert gc.get_freeze_count() > 0
+        with fewer_collections():  # nested: no change, no early restore
+            pass
+        assert gc.get_threshold() == THRESHOLD
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
