@@ -79,7 +79,7 @@ def run_options(fn: F) -> F:
                      envvar="CALRECON_SANDBOX_STATE",
                      help="File holding the sandbox's live state between commands."),
         click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
-                     help="Requests in flight at once, per stage."),
+                     help="Requests in flight at once, across all providers."),
         click.option("--target", "targets", multiple=True, metavar="ADDRESS",
                      help="Limit to this address and what is inside it (repeatable), e.g. "
                           "works.team or works.team.events.standup."),
