@@ -111,9 +111,10 @@ class LeanTransport(httpx.BaseTransport):
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            context = self._ssl_context or httpx.create_ssl_context()
+            if self._ssl_context is None:  # made once: loading the trust store takes ms
+                self._ssl_context = httpx.create_ssl_context()
             conn = http.client.HTTPSConnection(host, port, timeout=self._timeout,
-                                               context=context)
+                                               context=self._ssl_context)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
         try:

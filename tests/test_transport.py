@@ -120,6 +120,12 @@ def test_refused_connection_is_a_connect_error() -> None:
         get(LeanTransport(timeout=5), f"http://127.0.0.1:{port}/")
 
 
+def test_tls_handshake_failure_is_a_connect_error(server: str) -> None:
+    # https to a plain-HTTP server: the TLS handshake fails before anything is sent.
+    with pytest.raises(httpx.ConnectError):
+        get(LeanTransport(timeout=5), server.replace("http://", "https://") + "/ok")
+
+
 def test_http_client_sends_json_and_identifies_itself(server: str) -> None:
     http = HttpClient(provider="test", base_url=server + "/base", headers={},
                       policy=RetryPolicy(attempts=1))
