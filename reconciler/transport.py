@@ -46,11 +46,10 @@ Origin = tuple[str, str, int]
 class LeanTransport(httpx.BaseTransport):
     """See the module docstring. Thread-safe: connections are checked out, never shared."""
 
-    def __init__(self, *, timeout: float, max_idle: int = 16,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, timeout: float, max_idle: int = 16) -> None:
         self._timeout = timeout
         self._max_idle = max_idle
-        self._ssl_context = ssl_context
+        self._ssl_context: ssl.SSLContext | None = None  # made at the first https connection
         self._idle: dict[Origin, list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -111,7 +110,7 @@ class LeanTransport(httpx.BaseTransport):
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            if self._ssl_context is None:  # made once: loading the trust store takes ms
+            if self._ssl_context is None:  # once: loading the trust store takes milliseconds
                 self._ssl_context = httpx.create_ssl_context()
             conn = http.client.HTTPSConnection(host, port, timeout=self._timeout,
                                                context=self._ssl_context)
