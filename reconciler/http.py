@@ -34,9 +34,9 @@ import httpx
 import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from reconciler import secrets
+from reconciler import greenio, secrets
 from reconciler.errors import ApiError, ResponseError, TransportError
-from reconciler.transport import transport_for
+from reconciler.transport import green_send, transport_for
 
 log = logging.getLogger("reconciler.http")
 
@@ -119,7 +119,7 @@ class HttpClient:
         error_detail: ErrorDetail = default_error_detail,
         temporary: Callable[[httpx.Response], bool] | None = None,
         max_connections: int = 16,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = greenio.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.provider = provider
@@ -201,7 +201,10 @@ class HttpClient:
         started = time.perf_counter()
         STATS.add(self.provider, method)
         request = self._build(method, url, json, params)
-        response = self._transport.handle_request(request)
+        if greenio.in_task():  # a plan's reads: other requests go on meanwhile
+            response = green_send(self._transport, request)
+        else:
+            response = self._transport.handle_request(request)
         try:
             response.read()
         finally:

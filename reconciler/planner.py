@@ -4,8 +4,9 @@ Contract of :func:`make_plan`:
 
 - reads only; never writes;
 - fetches per provider in a pipeline (list calendars; read each matched calendar as soon as
-  its listing is in; read its events as soon as it is read) on one pool of
-  ``parallelism`` threads, where no task ever waits on another;
+  its listing is in; read its events as soon as it is read) as at most ``parallelism``
+  concurrent tasks on one thread (:mod:`reconciler.greenio`), where no task ever waits on
+  another;
 - identity per DESIGN.md: a pinned ``id`` must exist (it is never replaced by a create); else
   the exact name must match exactly one live calendar; two live calendars with the name is an
   IdentityError, as is two YAML calendars resolving to one live calendar. Events are matched
@@ -20,14 +21,14 @@ import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.diff import diff, expand
 from reconciler.errors import CalreconError, IdentityError, PlanError
 from reconciler.events import canonical_event, window
 from reconciler.gcpolicy import fewer_collections
+from reconciler.greenio import GreenPool
 from reconciler.model import Calendar, Desired, State
 from reconciler.plan import Action, Change, Phase, Plan
 from reconciler.providers.base import (
@@ -64,43 +65,19 @@ class _Target:
     live_id: str | None  # None: not found, so create (or nothing, when absent)
     events: dict[str, dict[str, Any]]  # uid -> desired canonical event
     window: Window | None  # dates to read live events over; None when events are unmanaged
+    ready: bool = True  # False: events and window are still to be made (see _prepared)
 
 
-class _Tasks:
-    """Tasks on a bounded pool that may submit follow-up tasks; :meth:`wait` returns when all
-    are done and re-raises the first failure. After a failure, queued tasks are dropped."""
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self._pool = pool
-        self._lock = threading.Lock()
-        self._pending = 0
-        self._idle = threading.Event()
-        self._idle.set()
-        self.error: BaseException | None = None
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        with self._lock:
-            self._pending += 1
-            self._idle.clear()
-        self._pool.submit(self._run, fn, args)
-
-    def _run(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
-        try:
-            if self.error is None:
-                fn(*args)
-        except BaseException as exc:  # re-raised by wait(), in the caller's thread
-            with self._lock:
-                self.error = self.error or exc
-        finally:
-            with self._lock:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.set()
-
-    def wait(self) -> None:
-        self._idle.wait()
-        if self.error is not None:
-            raise self.error
+def _prepared(target: _Target, today: dt.date | None) -> _Target:
+    """``target`` with its desired events made canonical and its read window. Done in the
+    target's own task, so that the work overlaps other targets' reads instead of delaying
+    all of them."""
+    if target.ready:
+        return target
+    if target.calendar.events is None:
+        return replace(target, ready=True)
+    events = {uid: canonical_event(e) for uid, e in target.calendar.events.items()}
+    return replace(target, events=events, window=window(events.values(), today), ready=True)
 
 
 @dataclass
@@ -128,16 +105,19 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
           today: dt.date | None = None, on_read: OnRead | None = None) -> Fetched:
     """Every read the plan needs, pipelined per provider on one bounded pool: a finished
     listing submits its calendar reads at once, a finished read its event reads, so no
-    stage waits for another provider's (no barriers, no idle workers). Each provider's
-    desired events are made canonical in its own listing task (after its listing request,
-    unless the listing needs their window), so that the first requests leave at once and
-    that work overlaps the waits; providers with the least of it go first.
+    stage waits for another provider's (no barriers, no idle workers). A calendar's desired
+    events are made canonical in its own read task, so that the work overlaps other reads;
+    only a provider whose listing takes a window (``listing_uses_window``) makes all of its
+    own first, in its listing task, which is why such providers list last.
     ``on_read(target, live, events)`` runs in the pool once all of a target's reads are in
-    (``events`` None when they are not read), so that diffing overlaps the remaining reads."""
+    (``events`` None when they are not read), so that diffing overlaps the remaining reads.
+    ``Fetched.targets`` holds the targets ready (events made), sorted by key."""
     got = Fetched({}, [], {}, {})
 
     def done(target: _Target, live: LiveCalendar | None, events: list[LiveEvent] | None
              ) -> None:
+        with lock:
+            got.targets.append(target)
         if on_read is not None:
             on_read(target, live, events)
 
@@ -146,25 +126,25 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
 
     def list_calendars(name: str) -> None:
         provider = providers[name]
-        refs: list[LiveCalendarRef] | None = None
-        if not provider.capabilities.listing_uses_window:
-            refs = provider.list_calendars(None)
-        events = desired_events(desired, name)
-        windows = event_windows(events, today)
-        if refs is None:
+        if provider.capabilities.listing_uses_window:
+            events = desired_events(desired, name)
+            windows = event_windows(events, today)
             refs = provider.list_calendars(_span(windows.values()))
-        matched, trouble = _match(desired, name, refs, windows, events)
+            matched, trouble = _match(desired, name, refs, (windows, events))
+        else:
+            refs = provider.list_calendars(None)
+            matched, trouble = _match(desired, name, refs, None)
         with lock:
             got.listings[name] = refs
-            got.targets.extend(matched)
             problems.extend(trouble)
         for target in matched:
             if target.live_id is not None:
                 tasks.submit(read_calendar, target)
             else:
-                done(target, None, None)
+                done(_prepared(target, today), None, None)
 
     def read_calendar(target: _Target) -> None:
+        target = _prepared(target, today)
         live = providers[target.calendar.provider].read_calendar(target.live_id or "",
                                                                  target.address)
         with lock:
@@ -183,14 +163,14 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
             got.events[target.address] = events
         done(target, live, events)
 
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="read") as pool:
-        tasks = _Tasks(pool)
-        load: Counter[str] = Counter()
-        for cal in desired.calendars.values():
-            load[cal.provider] += 1 + len(cal.events or {})
-        for name in sorted(load, key=lambda n: (load[n], n)):
-            tasks.submit(list_calendars, name)
-        tasks.wait()
+    tasks = GreenPool(parallelism)
+    load: Counter[str] = Counter()
+    for cal in desired.calendars.values():
+        load[cal.provider] += 1 + len(cal.events or {})
+    for name in sorted(load, key=lambda n: (providers[n].capabilities.listing_uses_window,
+                                            load[n], n)):
+        tasks.submit(list_calendars, name)
+    tasks.run()
     if problems:
         raise IdentityError("\n".join(sorted(problems)))
     got.targets.sort(key=lambda t: t.key)
@@ -303,9 +283,11 @@ def _span(windows: Iterable[Window]) -> Window | None:
 
 
 def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
-           windows: Mapping[str, Window],
-           events: Mapping[str, dict[str, dict[str, Any]]]) -> tuple[list[_Target], list[str]]:
-    """The targets of one provider's calendars, and the identity problems found."""
+           prepared: tuple[Mapping[str, Window], Mapping[str, dict[str, dict[str, Any]]]]
+           | None) -> tuple[list[_Target], list[str]]:
+    """The targets of one provider's calendars, and the identity problems found. With
+    ``prepared`` (windows, canonical events by key) the targets are ready; without, their
+    tasks make them ready (:func:`_prepared`)."""
     problems: list[str] = []
     targets: list[_Target] = []
     claimed: dict[str, str] = {}
@@ -332,8 +314,12 @@ def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
                 problems.append(f"{address}: matches live calendar {live_id}, as {other} does")
                 continue
             claimed[live_id] = address
-        targets.append(_Target(key, address, cal, live_id, events.get(key, {}),
-                               windows.get(key)))
+        if prepared is None:
+            targets.append(_Target(key, address, cal, live_id, {}, None, ready=False))
+        else:
+            windows, events = prepared
+            targets.append(_Target(key, address, cal, live_id, events.get(key, {}),
+                                   windows.get(key)))
     return targets, problems
 
 

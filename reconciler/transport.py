@@ -38,6 +38,9 @@ from typing import TypeVar
 
 import httpx
 
+from reconciler import greenio
+from reconciler.aiotransport import AsyncPool
+
 T = TypeVar("T")
 
 Origin = tuple[str, str, int]
@@ -79,6 +82,11 @@ class LeanTransport(httpx.BaseTransport):
                         "reason_phrase": answer.reason.encode("ascii", "replace")},
         )
 
+    def async_pool(self) -> AsyncPool:
+        """Connections of the same kind on the running event loop (see :func:`green_send`)."""
+        return AsyncPool(timeout=self._timeout, max_idle=self._max_idle,
+                         ssl_context=self._context)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -110,10 +118,8 @@ class LeanTransport(httpx.BaseTransport):
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            if self._ssl_context is None:  # once: loading the trust store takes milliseconds
-                self._ssl_context = httpx.create_ssl_context()
             conn = http.client.HTTPSConnection(host, port, timeout=self._timeout,
-                                               context=self._ssl_context)
+                                               context=self._context())
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
         try:
@@ -127,6 +133,23 @@ class LeanTransport(httpx.BaseTransport):
         if conn.sock is not None:  # small requests: send each at once (no Nagle delay)
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
+
+
+    def _context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._ssl_context is None:  # once: loading the trust store takes milliseconds
+                self._ssl_context = httpx.create_ssl_context()
+            return self._ssl_context
+
+
+def green_send(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
+    """Send from a :mod:`reconciler.greenio` task without blocking the other tasks: through
+    the run's asyncio connections for a :class:`LeanTransport`, else (httpx's own transport
+    with a proxy, a test's ``MockTransport``) on one of the run's worker threads."""
+    if isinstance(transport, LeanTransport):
+        pool = greenio.resource(transport, transport.async_pool)
+        return greenio.await_(pool.handle_async_request(request))
+    return greenio.blocking(transport.handle_request, request)
 
 
 def _send(conn: http.client.HTTPConnection, request: httpx.Request, target: str,

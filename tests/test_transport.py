@@ -1,5 +1,7 @@
-"""LeanTransport over real loopback HTTP: keep-alive reuse, connections the server closed,
-content-encoding, and each failure mapped to the httpx exception the retry rules expect."""
+"""LeanTransport over real loopback HTTP, both ways it sends (blocking ``http.client`` and,
+from a greenio task, asyncio connections): keep-alive reuse, connections the server closed,
+framing and content-encoding, and each failure mapped to the httpx exception the retry rules
+expect."""
 
 from __future__ import annotations
 
@@ -8,14 +10,18 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 
 import httpx
 import pytest
 
+from reconciler import greenio
 from reconciler.http import HttpClient, RetryPolicy
-from reconciler.transport import LeanTransport, transport_for
+from reconciler.transport import LeanTransport, green_send, transport_for
+
+T = TypeVar("T")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -49,6 +55,19 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"cut')
             self.close_connection = True
+        elif self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b'{"chunked": ', b"true}"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/until-close":  # no length: the body ends when the server hangs up
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b'{"until": "close"}')
+            self.close_connection = True
         elif self.path == "/slow":
             time.sleep(0.6)
             self._answer(b"{}")
@@ -75,61 +94,100 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
+@pytest.fixture(params=["blocking", "green"])
+def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], T]], T]:
+    """Runs a test's steps as they are, or as one greenio task (asyncio connections)."""
+    def in_task(steps: Callable[[], T]) -> T:
+        result: list[T] = []
+        pool = greenio.GreenPool(1)
+        pool.submit(lambda: result.append(steps()))
+        pool.run()
+        return result[0]
+    return in_task if request.param == "green" else (lambda steps: steps())
+
+
 def get(transport: LeanTransport, url: str) -> httpx.Response:
-    response = transport.handle_request(httpx.Request("GET", url))
+    request = httpx.Request("GET", url)
+    if greenio.in_task():
+        response = green_send(transport, request)
+    else:
+        response = transport.handle_request(request)
     response.read()
     return response
 
 
-def test_keeps_connections_alive(server: str) -> None:
+def test_keeps_connections_alive(server: str, run: Callable[[Callable[[], None]], None]
+                                 ) -> None:
     transport = LeanTransport(timeout=5)
-    for n in range(5):
-        assert get(transport, f"{server}/item/{n}?a=1").json() == {"path": f"/item/{n}?a=1"}
+
+    def steps() -> None:
+        for n in range(5):
+            answer = get(transport, f"{server}/item/{n}?a=1").json()
+            assert answer == {"path": f"/item/{n}?a=1"}
+    run(steps)
     assert len(Handler.ports) == 1
     transport.close()
 
 
-def test_a_connection_the_server_closed_is_replaced(server: str) -> None:
+def test_a_connection_the_server_closed_is_replaced(
+        server: str, run: Callable[[Callable[[], int]], int]) -> None:
     transport = LeanTransport(timeout=5)
-    get(transport, f"{server}/close")
-    get(transport, f"{server}/hang-up-after")
-    time.sleep(0.1)  # let the hang-up arrive: the idle connection is then readable (EOF)
-    assert get(transport, f"{server}/ok").status_code == 200
+
+    def steps() -> int:
+        get(transport, f"{server}/close")
+        get(transport, f"{server}/hang-up-after")
+        greenio.sleep(0.1)  # let the hang-up arrive: the idle connection then reads EOF
+        return get(transport, f"{server}/ok").status_code
+    assert run(steps) == 200
     assert len(Handler.ports) == 3
 
 
-def test_decodes_content_encoding(server: str) -> None:
-    assert get(LeanTransport(timeout=5), f"{server}/gzip").json() == {"zipped": True}
+@pytest.mark.parametrize(("path", "body"), [
+    ("/gzip", {"zipped": True}),
+    ("/chunked", {"chunked": True}),
+    ("/until-close", {"until": "close"}),
+])
+def test_decodes_framing_and_content_encoding(
+        server: str, run: Callable[[Callable[[], object]], object], path: str,
+        body: object) -> None:
+    assert run(lambda: get(LeanTransport(timeout=5), server + path).json()) == body
 
 
-def test_truncated_body_is_a_protocol_error(server: str) -> None:
+def test_truncated_body_is_a_protocol_error(server: str,
+                                            run: Callable[[Callable[[], object]], object]
+                                            ) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
-        get(LeanTransport(timeout=5), f"{server}/truncated")
+        run(lambda: get(LeanTransport(timeout=5), f"{server}/truncated"))
 
 
-def test_slow_answer_is_a_read_timeout(server: str) -> None:
+def test_slow_answer_is_a_read_timeout(server: str,
+                                       run: Callable[[Callable[[], object]], object]) -> None:
     with pytest.raises(httpx.ReadTimeout):
-        get(LeanTransport(timeout=0.2), f"{server}/slow")
+        run(lambda: get(LeanTransport(timeout=0.2), f"{server}/slow"))
 
 
-def test_refused_connection_is_a_connect_error() -> None:
+def test_refused_connection_is_a_connect_error(run: Callable[[Callable[[], object]], object]
+                                               ) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(httpx.ConnectError):
-        get(LeanTransport(timeout=5), f"http://127.0.0.1:{port}/")
+        run(lambda: get(LeanTransport(timeout=5), f"http://127.0.0.1:{port}/"))
 
 
-def test_tls_handshake_failure_is_a_connect_error(server: str) -> None:
+def test_tls_handshake_failure_is_a_connect_error(
+        server: str, run: Callable[[Callable[[], object]], object]) -> None:
     # https to a plain-HTTP server: the TLS handshake fails before anything is sent.
     with pytest.raises(httpx.ConnectError):
-        get(LeanTransport(timeout=5), server.replace("http://", "https://") + "/ok")
+        run(lambda: get(LeanTransport(timeout=5), server.replace("http://", "https://") + "/ok"))
 
 
-def test_http_client_sends_json_and_identifies_itself(server: str) -> None:
+def test_http_client_sends_json_and_identifies_itself(
+        server: str, run: Callable[[Callable[[], httpx.Response]], httpx.Response]) -> None:
     http = HttpClient(provider="test", base_url=server + "/base", headers={},
                       policy=RetryPolicy(attempts=1))
-    response = http.request("POST", "/things", address="test.x", json={"name": "Ünïcode"})
+    response = run(lambda: http.request("POST", "/things", address="test.x",
+                                        json={"name": "Ünïcode"}))
     answer = response.json()
     assert response.status_code == 201
     assert json.loads(answer["body"]) == {"name": "Ünïcode"}

@@ -12,13 +12,12 @@ Facts this module encodes (providers.md §1.1-1.2):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from reconciler import secrets
+from reconciler import greenio, secrets
 from reconciler.errors import ApiError, ResponseError
 from reconciler.http import TEMPORARY_STATUSES, HttpClient, RetryPolicy, decode_json
 
@@ -60,7 +59,7 @@ class OnlyOfficeClient:
         self._username, self._password = username, password
         if password:
             secrets.register(password)
-        self._lock = threading.Lock()
+        self._lock = greenio.Lock()  # held across the login request
         self._http: HttpClient | None = self._connect(token) if token else None
 
     def _connect(self, token: str) -> HttpClient:

@@ -1,0 +1,203 @@
+"""Blocking-style code, run concurrently on one asyncio loop in the calling thread.
+
+Why: a plan's reads are hundreds of small requests, and with one thread per request in flight
+the threads spend much of their CPU handing the GIL to each other (about a third of a large
+plan's CPU, measured in ``benchmarks/``). Here every task is a greenlet on one thread; when it
+sends a request it hands its coroutine to the loop (:func:`await_`) and the loop runs other
+tasks until the answer is in. The providers keep their plain, blocking-style read code.
+
+Contract of :class:`GreenPool`:
+
+- :meth:`~GreenPool.submit` queues ``fn(*args)``; it may be called before :meth:`~GreenPool.run`
+  and from inside a running task (follow-up work);
+- :meth:`~GreenPool.run` runs at most ``size`` tasks at a time on a new event loop in the calling
+  thread and returns when all are done; the first failure is re-raised there, and tasks still
+  queued after a failure are dropped (running ones finish);
+- code in a task may call :func:`await_` (wait for a coroutine), :func:`sleep` and
+  :func:`blocking` (a blocking call on a worker thread, so that other tasks go on);
+- :func:`resource` gives a task the loop-bound object stored under a key for this run (e.g. a
+  connection pool), closed with ``aclose()`` when the run ends.
+
+Rule for task code: never hold a ``threading.Lock`` across a request. Another task of the same
+thread that waits for it would block the loop, and so the task holding it, for ever. Where a lock
+must be held across a request, use :class:`Lock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+import greenlet
+
+T = TypeVar("T")
+
+
+class AsyncClosable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class _Task(greenlet.greenlet):
+    """A task's greenlet; ``driver`` is the loop's greenlet that awaits on its behalf."""
+
+    def __init__(self, fn: Callable[..., Any], driver: greenlet.greenlet, pool: GreenPool
+                 ) -> None:
+        super().__init__(fn, driver)
+        self.driver = driver
+        self.pool = pool
+
+
+async def _drive(pool: GreenPool, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Run ``fn(*args)`` in a new greenlet; await each awaitable it hands over."""
+    task = _Task(fn, greenlet.getcurrent(), pool)
+    handed = task.switch(*args)
+    while not task.dead:
+        try:
+            value = await handed
+        except BaseException:  # thrown into the task, where its own code may handle it
+            handed = task.throw(*sys.exc_info())
+        else:
+            handed = task.switch(value)
+    return handed
+
+
+def _current() -> _Task | None:
+    current = greenlet.getcurrent()
+    return current if isinstance(current, _Task) else None
+
+
+def in_task() -> bool:
+    """Whether the caller runs in a :class:`GreenPool` task (so must not block the loop)."""
+    return _current() is not None
+
+
+def await_(awaitable: Awaitable[T]) -> T:
+    """The result of ``awaitable``, from a task: the loop runs other tasks meanwhile."""
+    task = _current()
+    if task is None:
+        raise RuntimeError("greenio.await_ called outside a GreenPool task")
+    result: T = task.driver.switch(awaitable)
+    return result
+
+
+def sleep(seconds: float) -> None:
+    """``time.sleep`` that lets other tasks run when called from a task."""
+    if in_task():
+        await_(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)
+
+
+def blocking(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``; from a task, on the run's worker threads so that other tasks go on
+    (for code with no loop-friendly form, e.g. a transport given by a caller)."""
+    task = _current()
+    if task is None:
+        return fn(*args)
+    loop = task.pool.loop
+    assert loop is not None
+    return await_(loop.run_in_executor(task.pool.executor, fn, *args))
+
+
+def resource(key: Hashable, make: Callable[[], T]) -> T:
+    """The object stored under ``key`` for the current run, made by ``make()`` at first use;
+    it must have ``async aclose()``, which the run calls when it ends."""
+    task = _current()
+    if task is None:
+        raise RuntimeError("greenio.resource called outside a GreenPool task")
+    found: T | None = task.pool.resources.get(key)
+    if found is None:
+        found = task.pool.resources[key] = make()
+    return found
+
+
+class Lock:
+    """A lock that may be held across a request: from a task, waiting for it lets the loop
+    run (the holder among them); elsewhere it blocks like ``threading.Lock``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Lock:
+        if in_task():
+            while not self._lock.acquire(blocking=False):
+                await_(asyncio.sleep(0.001))
+        else:
+            self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+class GreenPool:
+    """See the module docstring."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.executor: ThreadPoolExecutor | None = None
+        self.resources: dict[Hashable, Any] = {}
+        self.error: BaseException | None = None
+        self._queued: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._queue is None:
+            self._queued.append((fn, args))
+        else:
+            self._queue.put_nowait((fn, args))
+
+    def run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        # Only for blocking(): a caller's own transport, e.g. with a proxy or in tests.
+        self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="read")
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            try:
+                loop.run_until_complete(self._close_resources())
+            finally:
+                self.executor.shutdown(wait=True)
+                loop.close()
+                self.loop = None
+        if self.error is not None:
+            raise self.error
+
+    async def _main(self) -> None:
+        queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = asyncio.Queue()
+        self._queue = queue
+        for item in self._queued:
+            queue.put_nowait(item)
+        self._queued.clear()
+        workers = [asyncio.ensure_future(self._worker(queue)) for _ in range(self.size)]
+        try:
+            await queue.join()
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._queue = None
+
+    async def _worker(self, queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]]
+                      ) -> None:
+        while True:
+            fn, args = await queue.get()
+            try:
+                if self.error is None:
+                    await _drive(self, fn, args)
+            except BaseException as exc:  # re-raised by run(), in the caller's frame
+                self.error = self.error or exc
+            finally:
+                queue.task_done()
+
+    async def _close_resources(self) -> None:
+        resources, self.resources = list(self.resources.values()), {}
+        for item in resources:
+            await item.aclose()

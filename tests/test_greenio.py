@@ -1,0 +1,160 @@
+"""GreenPool: bounded concurrency on one thread, follow-up tasks, failures, and the helpers
+task code uses (sleep, blocking calls, locks held across a wait, per-run resources)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from reconciler import greenio
+
+
+def test_runs_at_most_size_tasks_at_once_and_all_of_them() -> None:
+    pool = greenio.GreenPool(3)
+    active, most, done = [0], [0], []
+
+    def task(n: int) -> None:
+        active[0] += 1
+        most[0] = max(most[0], active[0])
+        greenio.sleep(0.01)
+        active[0] -= 1
+        done.append(n)
+
+    for n in range(10):
+        pool.submit(task, n)
+    pool.run()
+    assert sorted(done) == list(range(10))
+    assert most[0] == 3
+
+
+def test_tasks_overlap_their_waits_on_one_thread() -> None:
+    pool = greenio.GreenPool(8)
+    order: list[str] = []
+    threads: set[int] = set()
+
+    def task(name: str, wait: float) -> None:
+        threads.add(threading.get_ident())
+        greenio.sleep(wait)
+        order.append(name)
+
+    pool.submit(task, "slow", 0.2)
+    pool.submit(task, "fast", 0.0)
+    pool.run()
+    assert order == ["fast", "slow"]  # the slow task's wait did not hold the fast one up
+    assert threads == {threading.get_ident()}
+
+
+def test_a_task_may_submit_follow_ups() -> None:
+    pool = greenio.GreenPool(2)
+    seen: list[int] = []
+
+    def task(depth: int) -> None:
+        seen.append(depth)
+        if depth < 3:
+            pool.submit(task, depth + 1)
+
+    pool.submit(task, 0)
+    pool.run()
+    assert seen == [0, 1, 2, 3]
+
+
+def test_the_first_failure_is_raised_and_queued_tasks_are_dropped() -> None:
+    pool = greenio.GreenPool(1)
+    ran: list[int] = []
+
+    def fails() -> None:
+        raise ValueError("first")
+
+    pool.submit(fails)
+    for n in range(3):
+        pool.submit(ran.append, n)
+    with pytest.raises(ValueError, match="first"):
+        pool.run()
+    assert ran == []
+
+
+def test_a_task_can_handle_a_failure_it_awaited() -> None:
+    async def broken() -> None:
+        raise KeyError("inside")
+
+    caught: list[str] = []
+
+    def task() -> None:
+        try:
+            greenio.await_(broken())
+        except KeyError as exc:
+            caught.append(str(exc))
+
+    pool = greenio.GreenPool(1)
+    pool.submit(task)
+    pool.run()
+    assert caught == ["'inside'"]
+
+
+def test_blocking_calls_run_on_worker_threads() -> None:
+    pool = greenio.GreenPool(2)
+    where: list[bool] = []
+    main = threading.get_ident()
+    pool.submit(lambda: where.append(greenio.blocking(threading.get_ident) != main))
+    pool.run()
+    assert where == [True]
+    assert greenio.blocking(threading.get_ident) == main  # outside a task: a plain call
+
+
+def test_lock_held_across_a_wait_does_not_stall_the_loop() -> None:
+    lock = greenio.Lock()
+    pool = greenio.GreenPool(2)
+    order: list[str] = []
+
+    def holder() -> None:
+        with lock:
+            order.append("held")
+            greenio.sleep(0.05)  # a request made under the lock (e.g. a login)
+            order.append("released")
+
+    def waiter() -> None:
+        with lock:
+            order.append("waiter")
+
+    pool.submit(holder)
+    pool.submit(waiter)
+    pool.run()
+    assert order == ["held", "released", "waiter"]
+
+
+def test_resources_are_per_run_and_closed_at_its_end() -> None:
+    closed: list[int] = []
+
+    class Resource:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        async def aclose(self) -> None:
+            closed.append(self.n)
+
+    made: list[int] = []
+
+    def task() -> None:
+        first = greenio.resource("key", lambda: Resource(len(made)))
+        again = greenio.resource("key", lambda: Resource(99))
+        assert first is again
+        made.append(first.n)
+
+    for _ in range(2):
+        pool = greenio.GreenPool(2)
+        pool.submit(task)
+        pool.submit(task)
+        pool.run()
+    assert made == [0, 0, 2, 2]
+    assert closed == [0, 2]
+
+
+def test_await_outside_a_task_is_an_error() -> None:
+    async def nothing() -> None:
+        return None
+
+    awaitable = nothing()
+    with pytest.raises(RuntimeError, match="outside a GreenPool task"):
+        greenio.await_(awaitable)
+    awaitable.close()
