@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 import httptools
 import httpx
@@ -131,17 +132,21 @@ class AsyncPool(httpx.AsyncBaseTransport):
         conn = await self._checkout(origin, request)
         head = _head(request)
         body = await request.aread()
+        answer = conn.send(head, body)
+        # A timer, not asyncio.wait_for: that wraps every request in a task of its own.
+        timer = asyncio.get_running_loop().call_later(self._timeout, _expire, answer,
+                                                      self._timeout)
         try:
-            status, headers, content = await asyncio.wait_for(conn.send(head, body),
-                                                              self._timeout)
-        except asyncio.TimeoutError as exc:
-            conn.close()
-            raise httpx.ReadTimeout(f"no complete answer within {self._timeout:g} s",
-                                    request=request) from exc
+            status, headers, content = await answer
         except httpx.TransportError as exc:
             conn.close()
             exc.request = request
             raise
+        except BaseException:  # cancelled: the answer may still come, so never reuse it
+            conn.close()
+            raise
+        finally:
+            timer.cancel()
         if conn.keep_alive and not conn.closed:
             self._checkin(origin, conn)
         else:
@@ -189,6 +194,11 @@ class AsyncPool(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}",
                                      request=request) from exc
         return conn
+
+
+def _expire(answer: asyncio.Future[Any], timeout: float) -> None:
+    if not answer.done():
+        answer.set_exception(httpx.ReadTimeout(f"no complete answer within {timeout:g} s"))
 
 
 def _head(request: httpx.Request) -> bytes:

@@ -13,7 +13,8 @@ Contract of :class:`GreenPool`:
 - :meth:`~GreenPool.run` runs at most ``size`` tasks at a time on a new event loop in the calling
   thread and returns when all are done; the first failure is re-raised there, and tasks still
   queued after a failure are dropped (running ones finish);
-- code in a task may call :func:`await_` (wait for a coroutine), :func:`sleep` and
+- code in a task may call :func:`await_` (wait for a coroutine), :func:`sleep`,
+  :func:`checkpoint` (let the others run a moment, between pieces of long CPU work) and
   :func:`blocking` (a blocking call on a worker thread, so that other tasks go on);
 - :func:`resource` gives a task the loop-bound object stored under a key for this run (e.g. a
   connection pool), closed with ``aclose()`` when the run ends.
@@ -93,6 +94,14 @@ def sleep(seconds: float) -> None:
         time.sleep(seconds)
 
 
+def checkpoint() -> None:
+    """From a task: let the loop handle what is ready (answers in, requests to send) before
+    going on; elsewhere, nothing. Long CPU work calls it between pieces, so that it does not
+    hold up the requests in flight."""
+    if in_task():
+        await_(asyncio.sleep(0))
+
+
 def blocking(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``; from a task, on the run's worker threads so that other tasks go on
     (for code with no loop-friendly form, e.g. a transport given by a caller)."""
@@ -156,7 +165,7 @@ class GreenPool:
     def run(self) -> None:
         loop = asyncio.new_event_loop()
         self.loop = loop
-        # Only for blocking(): a caller's own transport, e.g. with a proxy or in tests.
+        # Only for blocking(): a caller's own transport (a proxy's, a test's).
         self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="read")
         try:
             loop.run_until_complete(self._main())

@@ -158,3 +158,19 @@ def test_await_outside_a_task_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="outside a GreenPool task"):
         greenio.await_(awaitable)
     awaitable.close()
+
+
+def test_checkpoint_lets_other_tasks_run_between_pieces_of_work() -> None:
+    pool = greenio.GreenPool(2)
+    order: list[str] = []
+
+    def long_work() -> None:
+        order.append("piece 1")
+        greenio.checkpoint()
+        order.append("piece 2")
+
+    pool.submit(long_work)
+    pool.submit(order.append, "other")
+    pool.run()
+    assert order == ["piece 1", "other", "piece 2"]
+    greenio.checkpoint()  # outside a task: nothing to yield to, and no error
