@@ -25,7 +25,9 @@ _depth = 0
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """Within the block: objects that exist at entry are frozen (never walked again) and
-    collections are rare. Nested blocks are no-ops; the previous settings come back at exit."""
+    collections are rare. Nested blocks are no-ops; the previous settings come back at exit,
+    with the block's survivors moved to the oldest generation (as if they had survived the
+    collections the default thresholds would have made), not left young."""
     global _depth
     with _lock:
         _depth += 1
@@ -40,5 +42,9 @@ def fewer_collections() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if outer:
-                gc.set_threshold(*previous)
+                # Left young, the survivors (e.g. a provider's decoded listing, kept for the
+                # apply) would be walked by the very next collection: ~35 ms after a large
+                # plan. freeze() then unfreeze() moves every generation to the oldest one.
+                gc.freeze()
                 gc.unfreeze()
+                gc.set_threshold(*previous)

@@ -116,7 +116,8 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
     own first, in its listing task, which is why such providers list last.
     ``on_read(target, live, events)`` runs in the pool once all of a target's reads are in
     (``events`` None when they are not read), so that diffing overlaps the remaining reads.
-    ``Fetched.targets`` holds the targets ready (events made), sorted by key."""
+    ``Fetched.targets`` holds the targets ready (events made), sorted by key;
+    ``Fetched.calendars`` and ``Fetched.events`` are filled only without ``on_read``."""
     got = Fetched({}, [], {}, {})
 
     def done(target: _Target, live: LiveCalendar | None, events: list[LiveEvent] | None
@@ -152,8 +153,11 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         target = _prepared(target, today)
         live = providers[target.calendar.provider].read_calendar(target.live_id or "",
                                                                  target.address)
-        with lock:
-            got.calendars[target.address] = live
+        # With on_read, the callback gets what was read. Kept here as well, a large plan's
+        # reads would all be freed at its end, after the last answer, instead of meanwhile.
+        if on_read is None:
+            with lock:
+                got.calendars[target.address] = live
         if live is not None and target.window is not None \
                 and target.calendar.state is State.PRESENT:
             tasks.submit(read_events, target, live)
@@ -164,8 +168,9 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         assert target.window is not None
         events = providers[target.calendar.provider].read_events(
             live, target.address, target.window, target.events)
-        with lock:
-            got.events[target.address] = events
+        if on_read is None:
+            with lock:
+                got.events[target.address] = events
         done(target, live, events)
 
     tasks = greenio.GreenPool(parallelism)
@@ -223,7 +228,7 @@ def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism:
 
     def plan_target(target: _Target, live: LiveCalendar | None,
                     events: list[LiveEvent] | None) -> None:
-        result = _Planned(events)
+        result = _Planned(None if events is None else len(events))
         try:
             result.changes = _target_changes(target, live, events,
                                              providers[target.calendar.provider], result.notes)
@@ -241,7 +246,7 @@ def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism:
         plan.changes.extend(result.changes)
         plan.notes.extend(result.notes)
         if result.events is not None:
-            plan.inventory[target.address] = {"events": len(result.events)}
+            plan.inventory[target.address] = {"events": result.events}
     managed = {t.live_id for t in got.targets if t.live_id}
     for name in sorted(got.listings):
         left = sum(1 for ref in got.listings[name] if ref.id not in managed)
@@ -255,7 +260,7 @@ def _make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism:
 class _Planned:
     """One target's share of the plan, computed as soon as its reads are in."""
 
-    events: list[LiveEvent] | None  # None: not read
+    events: int | None  # how many live events were read; None: not read
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: CalreconError | None = None

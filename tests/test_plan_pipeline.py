@@ -68,5 +68,9 @@ def test_fewer_collections_restores_the_collector() -> None:
         with fewer_collections():  # nested: no change, no early restore
             pass
         assert gc.get_threshold() == THRESHOLD
+        survivors = [[n] for n in range(1000)]  # young containers made inside the block
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+    # The block's survivors are old now: the next young collection does not walk them.
+    oldest = gc.get_objects(generation=2)
+    assert any(item is survivors[0] for item in oldest)
