@@ -92,6 +92,12 @@ class _Connection(asyncio.Protocol):
             self.keep_alive = self._parser.should_keep_alive() and not self._until_close
             answer.set_result((self._parser.get_status_code(), self._headers,
                                b"".join(self._body)))
+        self._release()
+
+    def _release(self) -> None:
+        # The connection is in reference cycles (transport, parser) that only a full
+        # collection frees: it must not keep an answer (megabytes, for a big listing) alive.
+        self._answer, self._headers, self._body = None, [], []
 
     # -- use --------------------------------------------------------------------------------
     def send(self, head: bytes, body: bytes
@@ -113,6 +119,7 @@ class _Connection(asyncio.Protocol):
     def _fail(self, exc: Exception) -> None:
         if self._answer is not None and not self._answer.done():
             self._answer.set_exception(exc)
+        self._release()
         self.close()
 
 
