@@ -101,7 +101,12 @@ class Sandbox:
             # Close every channel (listener, keep-alive connections, the trigger itself) from
             # inside the server's loop thread: closing them from here would pull file
             # descriptors out from under its select(). An empty map ends the loop.
-            server.trigger.pull_trigger(functools.partial(_close_all, server))
+            # pull_trigger queues the thunk, then writes a byte to wake the loop. If the loop
+            # wakes for another reason in between (a worker thread finishing an answer pulls
+            # the trigger too), it runs _close_all, which closes the trigger itself, and the
+            # write fails (EBADF): the server is closing, as asked.
+            with contextlib.suppress(OSError):
+                server.trigger.pull_trigger(functools.partial(_close_all, server))
         for thread in self._threads:
             thread.join(timeout=5)
         for server in self._servers.values():
