@@ -89,7 +89,9 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         answer = self._answer
         if answer is not None and not answer.done():
-            self.keep_alive = self._parser.should_keep_alive() and not self._until_close
+            # A body that ended by the server hanging up arrives here from connection_lost
+            # (closed already); one llhttp knows to be empty (204, 304) can keep the line.
+            self.keep_alive = self._parser.should_keep_alive() and not self.closed
             answer.set_result((self._parser.get_status_code(), self._headers,
                                b"".join(self._body)))
         self._release()

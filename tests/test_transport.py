@@ -68,6 +68,9 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"until": "close"}')
             self.close_connection = True
+        elif self.path == "/no-content":  # no length and no body, yet the line stays open
+            self.send_response(204)
+            self.end_headers()
         elif self.path == "/slow":
             time.sleep(0.6)
             self._answer(b"{}")
@@ -151,6 +154,17 @@ def test_decodes_framing_and_content_encoding(
         server: str, run: Callable[[Callable[[], object]], object], path: str,
         body: object) -> None:
     assert run(lambda: get(LeanTransport(timeout=5), server + path).json()) == body
+
+
+def test_an_empty_answer_keeps_the_connection(server: str,
+                                              run: Callable[[Callable[[], int]], int]) -> None:
+    transport = LeanTransport(timeout=5)
+
+    def steps() -> int:
+        assert get(transport, f"{server}/no-content").status_code == 204
+        return get(transport, f"{server}/ok").status_code
+    assert run(steps) == 200
+    assert len(Handler.ports) == 1
 
 
 def test_truncated_body_is_a_protocol_error(server: str,
