@@ -43,6 +43,9 @@ class AsyncClosable(Protocol):
     async def aclose(self) -> None: ...
 
 
+R = TypeVar("R", bound=AsyncClosable)
+
+
 class _Task(greenlet.greenlet):
     """A task's greenlet; ``driver`` is the loop's greenlet that awaits on its behalf."""
 
@@ -113,16 +116,16 @@ def blocking(fn: Callable[..., T], *args: Any) -> T:
     return await_(loop.run_in_executor(task.pool.executor, fn, *args))
 
 
-def resource(key: Hashable, make: Callable[[], T]) -> T:
+def resource(key: Hashable, make: Callable[[], R]) -> R:
     """The object stored under ``key`` for the current run, made by ``make()`` at first use;
-    it must have ``async aclose()``, which the run calls when it ends."""
+    the run calls its ``aclose()`` when it ends."""
     task = _current()
     if task is None:
         raise RuntimeError("greenio.resource called outside a GreenPool task")
-    found: T | None = task.pool.resources.get(key)
+    found = task.pool.resources.get(key)
     if found is None:
         found = task.pool.resources[key] = make()
-    return found
+    return found  # type: ignore[return-value]  # stored under its key by this function
 
 
 class Lock:
@@ -151,7 +154,7 @@ class GreenPool:
         self.size = max(1, size)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.executor: ThreadPoolExecutor | None = None
-        self.resources: dict[Hashable, Any] = {}
+        self.resources: dict[Hashable, AsyncClosable] = {}
         self.error: BaseException | None = None
         self._queued: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self._queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None

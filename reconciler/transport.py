@@ -134,7 +134,6 @@ class LeanTransport(httpx.BaseTransport):
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
-
     def _context(self) -> ssl.SSLContext:
         with self._lock:
             if self._ssl_context is None:  # once: loading the trust store takes milliseconds
