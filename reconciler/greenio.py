@@ -8,8 +8,9 @@ tasks until the answer is in. The providers keep their plain, blocking-style rea
 
 Contract of :class:`GreenPool`:
 
-- :meth:`~GreenPool.submit` queues ``fn(*args)``; it may be called before :meth:`~GreenPool.run`
-  and from inside a running task (follow-up work);
+- :meth:`~GreenPool.submit` queues ``fn(*args)`` in a lane; it may be called before
+  :meth:`~GreenPool.run` and from inside a running task (follow-up work); freed slots serve
+  the lanes in turn, each lane first in, first out;
 - :meth:`~GreenPool.run` runs at most ``size`` tasks at a time on a new event loop in the calling
   thread and returns when all are done; the first failure is re-raised there, and tasks still
   queued after a failure are dropped (running ones finish);
@@ -30,6 +31,7 @@ import asyncio
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -156,14 +158,30 @@ class GreenPool:
         self.executor: ThreadPoolExecutor | None = None
         self.resources: dict[Hashable, AsyncClosable] = {}
         self.error: BaseException | None = None
-        self._queued: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self._queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
+        self._lanes: dict[Hashable, deque[tuple[Callable[..., Any], tuple[Any, ...]]]] = {}
+        self._turns: deque[Hashable] = deque()  # lanes with queued tasks, next first
+        self._running = 0
+        self._wake: asyncio.Event | None = None
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._queue is None:
-            self._queued.append((fn, args))
-        else:
-            self._queue.put_nowait((fn, args))
+    def submit(self, fn: Callable[..., Any], *args: Any, lane: Hashable = None) -> None:
+        """Queue ``fn(*args)`` in ``lane``. A freed slot takes the oldest task of the next
+        lane in turn, so that one lane's long queue does not hold back the others' tasks
+        (the planner gives each provider a lane: one provider's CPU-only tasks then run
+        between another's requests, not after all of them)."""
+        queue = self._lanes.setdefault(lane, deque())
+        if not queue:
+            self._turns.append(lane)
+        queue.append((fn, args))
+        if self._wake is not None:
+            self._wake.set()
+
+    def _next(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        lane = self._turns.popleft()
+        queue = self._lanes[lane]
+        item = queue.popleft()
+        if queue:
+            self._turns.append(lane)
+        return item
 
     def run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -183,31 +201,39 @@ class GreenPool:
             raise self.error
 
     async def _main(self) -> None:
-        queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = asyncio.Queue()
-        self._queue = queue
-        for item in self._queued:
-            queue.put_nowait(item)
-        self._queued.clear()
-        workers = [asyncio.ensure_future(self._worker(queue)) for _ in range(self.size)]
+        self._wake = asyncio.Event()
+        workers = [asyncio.ensure_future(self._worker(self._wake)) for _ in range(self.size)]
         try:
-            await queue.join()
+            await asyncio.gather(*workers)
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            self._queue = None
+            self._wake = None
 
-    async def _worker(self, queue: asyncio.Queue[tuple[Callable[..., Any], tuple[Any, ...]]]
-                      ) -> None:
+    async def _worker(self, wake: asyncio.Event) -> None:
+        """Run queued tasks until none is queued and none is running (a running one may
+        still submit more)."""
         while True:
-            fn, args = await queue.get()
+            if not self._turns:
+                if not self._running:
+                    wake.set()  # all done: the waiting workers end as well
+                    return
+                wake.clear()
+                await wake.wait()
+                continue
+            fn, args = self._next()
+            self._running += 1
             try:
                 if self.error is None:
                     await _drive(self, fn, args)
             except BaseException as exc:  # re-raised by run(), in the caller's frame
                 self.error = self.error or exc
             finally:
-                queue.task_done()
+                self._running -= 1
+            # Taking the next task does not wait, so without this a run of tasks that send
+            # nothing (CPU only) would hold the loop, and the answers in, until it ends.
+            await asyncio.sleep(0)
 
     async def _close_resources(self) -> None:
         resources, self.resources = list(self.resources.values()), {}

@@ -109,8 +109,11 @@ OnRead = Callable[[_Target, LiveCalendar | None, list[LiveEvent] | None], None]
 def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
           today: dt.date | None = None, on_read: OnRead | None = None) -> Fetched:
     """Every read the plan needs, pipelined per provider on one bounded pool: a finished
-    listing submits its calendar reads at once, a finished read its event reads, so no
-    stage waits for another provider's (no barriers, no idle workers). A calendar's desired
+    listing submits its calendar reads at once, and a calendar's task goes on to read its
+    events, so no stage waits for another provider's (no barriers, no idle workers). Each
+    provider is a lane of the pool: a freed slot serves the providers in turn, so one
+    provider's reads served from its listing (CPU only) run between another's requests
+    rather than after the last of them. A calendar's desired
     events are made canonical in its own read task, so that the work overlaps other reads;
     only a provider whose listing takes a window (``listing_uses_window``) makes all of its
     own first, in its listing task, which is why such providers list last.
@@ -145,7 +148,7 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
             problems.extend(trouble)
         for target in matched:
             if target.live_id is not None:
-                tasks.submit(read_calendar, target)
+                tasks.submit(read_calendar, target, lane=name)
             else:
                 done(_prepared(target, today), None, None)
 
@@ -160,7 +163,9 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
                 got.calendars[target.address] = live
         if live is not None and target.window is not None \
                 and target.calendar.state is State.PRESENT:
-            tasks.submit(read_events, target, live)
+            # In this task, not a new one: a queued task would wait behind every calendar
+            # read submitted before it, so the events read would go out last, not next.
+            read_events(target, live)
         else:
             done(target, live, None)
 
@@ -179,7 +184,7 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         load[cal.provider] += 1 + len(cal.events or {})
     for name in sorted(load, key=lambda n: (providers[n].capabilities.listing_uses_window,
                                             load[n], n)):
-        tasks.submit(list_calendars, name)
+        tasks.submit(list_calendars, name, lane=name)
     tasks.run()
     if problems:
         raise IdentityError("\n".join(sorted(problems)))

@@ -59,6 +59,34 @@ def test_a_task_may_submit_follow_ups() -> None:
     assert seen == [0, 1, 2, 3]
 
 
+def test_freed_slots_serve_the_lanes_in_turn() -> None:
+    pool = greenio.GreenPool(1)
+    order: list[str] = []
+    for name in ("a1", "a2", "a3"):
+        pool.submit(order.append, name, lane="a")
+    for name in ("b1", "b2"):
+        pool.submit(order.append, name, lane="b")
+    pool.run()
+    assert order == ["a1", "b1", "a2", "b2", "a3"]
+
+
+def test_tasks_that_never_wait_do_not_hold_up_a_waiting_task() -> None:
+    pool = greenio.GreenPool(2)
+    order: list[str] = []
+
+    def waits() -> None:
+        greenio.checkpoint()
+        order.append("resumed")
+
+    pool.submit(waits)
+    for n in range(20):
+        pool.submit(order.append, f"cpu{n}")
+    pool.run()
+    # Without a turn of the loop between tasks, all twenty would run before the resume.
+    assert order.index("resumed") < 3
+    assert len(order) == 21
+
+
 def test_the_first_failure_is_raised_and_queued_tasks_are_dropped() -> None:
     pool = greenio.GreenPool(1)
     ran: list[int] = []

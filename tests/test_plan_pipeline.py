@@ -47,6 +47,34 @@ def test_only_a_listing_that_reads_events_waits_for_the_window() -> None:
             assert window is None, name
 
 
+def test_a_calendars_events_are_read_right_after_it() -> None:
+    """Depth first: queued behind every other calendar's read, a calendar's events read
+    would go out only once all calendars were read, leaving the pool idle meanwhile."""
+    desired = load([EXAMPLES]).desired
+    order: list[tuple[str, str]] = []
+    with Sandbox() as box:
+        providers = build_providers(desired, sandbox=box.endpoints())
+        for provider in providers.values():
+            def read_calendar(calendar_id: str, address: str, _read: Any =
+                              provider.read_calendar) -> Any:
+                order.append(("calendar", address))
+                return _read(calendar_id, address)
+
+            def read_events(calendar: Any, address: str, *args: Any, _read: Any =
+                            provider.read_events) -> Any:
+                order.append(("events", address))
+                return _read(calendar, address, *args)
+            provider.read_calendar = read_calendar  # type: ignore[method-assign]
+            provider.read_events = read_events  # type: ignore[method-assign]
+        make_plan(desired, providers, parallelism=1)
+        for provider in providers.values():
+            provider.close()
+    events_read = [i for i, (kind, _) in enumerate(order) if kind == "events"]
+    assert len(events_read) >= 2, "the examples should read the events of several calendars"
+    for i in events_read:
+        assert order[i - 1] == ("calendar", order[i][1])
+
+
 def test_plans_are_the_same_at_any_parallelism() -> None:
     desired = load([EXAMPLES]).desired
     plans = []
