@@ -14,6 +14,9 @@ Contract of :meth:`AsyncPool.handle_async_request`, the same as the blocking tra
   made (nothing was sent), ``ReadTimeout``/``ReadError``/``RemoteProtocolError`` once the
   request may have arrived;
 - a pool belongs to one event loop; :meth:`AsyncPool.aclose` closes its idle connections.
+
+:meth:`AsyncPool.exchange` is the same without httpx's objects: a request already written out
+in, (status, headers, body) out.
 """
 
 from __future__ import annotations
@@ -138,20 +141,28 @@ class AsyncPool(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        conn = await self._checkout(origin, request)
-        head = _head(request)
-        body = await request.aread()
+        try:
+            status, headers, content = await self.exchange(origin, request_head(request),
+                                                           await request.aread())
+        except httpx.TransportError as exc:
+            exc.request = request
+            raise
+        return httpx.Response(status, headers=headers, content=content, request=request,
+                              extensions={"http_version": b"HTTP/1.1"})
+
+    async def exchange(self, origin: Origin, head: bytes, body: bytes
+                       ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Send a request already written out (``head``: request line and headers, Host
+        among them) to ``origin``; (status, headers, body) of its answer, the body as sent
+        (content-encoding not undone). Fails as :meth:`handle_async_request` does."""
+        conn = await self._checkout(origin)
         answer = conn.send(head, body)
         # A timer, not asyncio.wait_for: that wraps every request in a task of its own.
         timer = asyncio.get_running_loop().call_later(self._timeout, _expire, answer,
                                                       self._timeout)
         try:
-            status, headers, content = await answer
-        except httpx.TransportError as exc:
-            conn.close()
-            exc.request = request
-            raise
-        except BaseException:  # cancelled: the answer may still come, so never reuse it
+            result = await answer
+        except BaseException:  # failed or cancelled: the answer may still come, never reuse
             conn.close()
             raise
         finally:
@@ -160,8 +171,7 @@ class AsyncPool(httpx.AsyncBaseTransport):
             self._checkin(origin, conn)
         else:
             conn.close()
-        return httpx.Response(status, headers=headers, content=content, request=request,
-                              extensions={"http_version": b"HTTP/1.1"})
+        return result
 
     async def aclose(self) -> None:
         idle = [c for conns in self._idle.values() for c in conns]
@@ -171,13 +181,13 @@ class AsyncPool(httpx.AsyncBaseTransport):
         if idle:
             await asyncio.sleep(0)  # let the loop run the transports' close callbacks
 
-    async def _checkout(self, origin: Origin, request: httpx.Request) -> _Connection:
+    async def _checkout(self, origin: Origin) -> _Connection:
         conns = self._idle.get(origin)
         while conns:
             conn = conns.pop()
             if not conn.closed:
                 return conn
-        return await self._connect(origin, request)
+        return await self._connect(origin)
 
     def _checkin(self, origin: Origin, conn: _Connection) -> None:
         conns = self._idle.setdefault(origin, [])
@@ -186,7 +196,7 @@ class AsyncPool(httpx.AsyncBaseTransport):
         else:
             conn.close()
 
-    async def _connect(self, origin: Origin, request: httpx.Request) -> _Connection:
+    async def _connect(self, origin: Origin) -> _Connection:
         scheme, host, port = origin
         context = self._ssl_context() if scheme == "https" else None
         loop = asyncio.get_running_loop()
@@ -197,11 +207,9 @@ class AsyncPool(httpx.AsyncBaseTransport):
                                        server_hostname=host if context else None),
                 self._timeout)
         except asyncio.TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"connect to {host}:{port} timed out",
-                                       request=request) from exc
+            raise httpx.ConnectTimeout(f"connect to {host}:{port} timed out") from exc
         except OSError as exc:  # refused, unreachable, DNS, TLS handshake
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}",
-                                     request=request) from exc
+            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
         return conn
 
 
@@ -210,7 +218,7 @@ def _expire(answer: asyncio.Future[Any], timeout: float) -> None:
         answer.set_exception(httpx.ReadTimeout(f"no complete answer within {timeout:g} s"))
 
 
-def _head(request: httpx.Request) -> bytes:
+def request_head(request: httpx.Request) -> bytes:
     """The request line and headers (httpx.Request carries Host and Content-Length)."""
     lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
     lines.extend(name + b": " + value for name, value in request.headers.raw)

@@ -8,7 +8,8 @@ default stack (httpcore + h11, pure Python) spends about twice the CPU per reque
 ~580 us vs ~300 us per GET, request and response objects included; see ``benchmarks/``).
 httpx stays the interface: callers build :class:`httpx.Request`, get :class:`httpx.Response`
 (content-encoding decoded by httpx) and see only httpx's exceptions, and tests substitute
-``httpx.MockTransport``.
+``httpx.MockTransport``. (A plan's reads go one step lower, to
+:meth:`~reconciler.aiotransport.AsyncPool.exchange`: see :mod:`reconciler.http`.)
 
 Contract of :meth:`LeanTransport.handle_request`:
 

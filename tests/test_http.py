@@ -11,8 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from reconciler.aiotransport import request_head
 from reconciler.errors import ApiError, TransportError
-from reconciler.http import HttpClient, RetryPolicy
+from reconciler.http import HttpClient, RawRequests, RetryPolicy
 
 TOKEN = "tok-0123456789-secret"
 
@@ -111,3 +112,38 @@ def test_transport_errors_name_the_resource_and_hide_the_token() -> None:
     message = str(info.value)
     assert message.startswith("works.team: GET /calendars/c1 failed: ConnectError")
     assert TOKEN not in message and "[REDACTED]" in message
+
+
+HEADERS = httpx.Headers({"Accept": "application/json", "Authorization": f"Bearer {TOKEN}"})
+
+
+@pytest.mark.parametrize(("base", "url", "params"), [
+    ("http://api.test/v1.0/", "calendars/c-1", None),
+    ("http://127.0.0.1:8080/", "v1/events", {"tzid": "Etc/UTC", "from": "2027-01-01"}),
+    ("https://api.test/", "v1/events", {"calendar_ids[]": ["cal_1", "cal 2"], "q": "ü & ?"}),
+    ("http://api.test:80/api/2.0/", "calendar/calendars/2026-12-31/2027-03-02", {"n": 3}),
+    ("https://api.test:8443/", "https://api.test:8443/v1/events/pages/08a07b0343", None),
+    ("http://api.test/", "http://api.test/v1/events/pages/x?cursor=a:b", None),
+])
+def test_reads_written_directly_are_what_httpx_would_send(
+        base: str, url: str, params: dict[str, object] | None) -> None:
+    raw = RawRequests(httpx.URL(base), HEADERS).head("GET", url, params)
+    assert raw is not None
+    origin, head, shown = raw
+    full = url if url.startswith("http") else base + url
+    request = httpx.Request("GET", full, params=params, headers=HEADERS)
+    assert head == request_head(request)
+    assert origin == (request.url.scheme, request.url.host,
+                      request.url.port or (443 if request.url.scheme == "https" else 80))
+    assert shown == str(request.url)
+
+
+@pytest.mark.parametrize("url", [
+    "calendars/with space",  # needs quoting: httpx does it
+    "calendars/%41",  # an escape httpx may normalise
+    "calendars/ünï",
+    "https://elsewhere.test/v1/events/pages/1",  # another origin
+    "http://api.test/v1/events/pages/1#part",
+])
+def test_reads_that_need_httpx_are_left_to_it(url: str) -> None:
+    assert RawRequests(httpx.URL("http://api.test/"), HEADERS).head("GET", url, None) is None

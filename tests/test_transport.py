@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from reconciler import greenio
-from reconciler.http import HttpClient, RetryPolicy
+from reconciler.http import Answer, HttpClient, RetryPolicy
 from reconciler.transport import LeanTransport, green_send, transport_for
 
 T = TypeVar("T")
@@ -197,7 +197,7 @@ def test_tls_handshake_failure_is_a_connect_error(
 
 
 def test_http_client_sends_json_and_identifies_itself(
-        server: str, run: Callable[[Callable[[], httpx.Response]], httpx.Response]) -> None:
+        server: str, run: Callable[[Callable[[], Answer]], Answer]) -> None:
     http = HttpClient(provider="test", base_url=server + "/base", headers={},
                       policy=RetryPolicy(attempts=1))
     response = run(lambda: http.request("POST", "/things", address="test.x",
@@ -208,6 +208,30 @@ def test_http_client_sends_json_and_identifies_itself(
     assert answer["type"] == "application/json"
     assert answer["agent"].startswith("calrecon/")
     http.close()
+
+
+def test_http_client_reads_alike_either_way(
+        server: str, run: Callable[[Callable[[], list[object]]], list[object]]) -> None:
+    """From a task, reads are written out directly rather than through httpx.Request; the
+    server must see the same request, and the answer read the same (gzip undone)."""
+    http = HttpClient(provider="test", base_url=server + "/base", headers={},
+                      policy=RetryPolicy(attempts=1))
+    plain = HttpClient(provider="test", base_url=server, headers={},
+                       policy=RetryPolicy(attempts=1))
+    params = {"q": ["x y", "ü"], "n": 2}
+
+    def steps() -> list[object]:
+        return [http.request("GET", "/things/1", address="t", params=params).json(),
+                http.request("GET", "/things/a b", address="t").json(),
+                http.request("GET", server + "/base/next?page=2", address="t").json(),
+                plain.request("GET", "/gzip", address="t").json()]
+    expected = [{"path": httpx.URL(server + "/base/things/1", params=params).raw_path.decode()},
+                {"path": "/base/things/a%20b"}, {"path": "/base/next?page=2"},
+                {"zipped": True}]
+    assert run(steps) == expected
+    assert len(Handler.ports) == 2  # one keep-alive connection per client
+    http.close()
+    plain.close()
 
 
 def test_proxy_from_the_environment_uses_httpx_transport(monkeypatch: pytest.MonkeyPatch

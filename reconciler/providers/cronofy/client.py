@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import httpx
-
 from reconciler.errors import ResponseError, reading
-from reconciler.http import HttpClient, RetryPolicy, decode_json
+from reconciler.http import Answer, HttpClient, RetryPolicy, decode_json
 from reconciler.providers.cronofy import mapping
 
 MAX_PAGES = 10_000  # a server whose next_page never ends would otherwise page forever
 
 
-def error_detail(response: httpx.Response) -> str:
+def error_detail(response: Answer) -> str:
     if response.status_code == 423:
         return "the profile needs re-authorisation (HTTP 423 Locked: no usable credentials)"
     try:

@@ -7,15 +7,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from reconciler.errors import ApiError, ResponseError, reading
-from reconciler.http import HttpClient, RetryPolicy, decode_json
+from reconciler.http import Answer, HttpClient, RetryPolicy, decode_json
 
 PAGE_SIZE = 50  # the documented maximum of calendar-personals ``count``
 
 
-def error_detail(response: httpx.Response) -> str:
+def error_detail(response: Answer) -> str:
     """``CODE: description`` from a ``{code, description}`` error body, else the raw text."""
     try:
         body = response.json()
@@ -133,7 +131,7 @@ def events_path(user_id: str, calendar_id: str) -> str:
     return f"/users/{quote(user_id, safe='')}/calendars/{cal}/events"
 
 
-def _decode(response: httpx.Response, address: str, method: str, path: str) -> Any:
+def _decode(response: Answer, address: str, method: str, path: str) -> Any:
     if response.status_code == 204 or not response.content:
         return None
     return decode_json(response, address, method, path)

@@ -15,16 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from reconciler import greenio, secrets
 from reconciler.errors import ApiError, ResponseError
-from reconciler.http import TEMPORARY_STATUSES, HttpClient, RetryPolicy, decode_json
+from reconciler.http import TEMPORARY_STATUSES, Answer, HttpClient, RetryPolicy, decode_json
 
 API = "/api/2.0"
 
 
-def envelope_error(response: httpx.Response) -> str | None:
+def envelope_error(response: Answer) -> str | None:
     """The envelope's ``error.message``, or None when the body is not an error envelope."""
     try:
         body = response.json()
@@ -36,14 +34,14 @@ def envelope_error(response: httpx.Response) -> str | None:
     return None
 
 
-def error_detail(response: httpx.Response) -> str:
+def error_detail(response: Answer) -> str:
     message = envelope_error(response)
     if message is not None:
         return message
     return " ".join(response.text.split())[:300] or response.reason_phrase
 
 
-def is_temporary(response: httpx.Response) -> bool:
+def is_temporary(response: Answer) -> bool:
     if response.status_code == 500:
         return envelope_error(response) is None
     return response.status_code in TEMPORARY_STATUSES
@@ -108,7 +106,7 @@ class OnlyOfficeClient:
         return unwrap(response, address, method, path)
 
 
-def unwrap(response: httpx.Response, address: str, method: str, path: str) -> Any:
+def unwrap(response: Answer, address: str, method: str, path: str) -> Any:
     body = decode_json(response, address, method, path)
     if not isinstance(body, dict) or "status" not in body:
         raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
