@@ -24,9 +24,13 @@ def project(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff(desired: dict[str, Any], live: dict[str, Any]) -> tuple[FieldChange, ...]:
-    before = project(live, desired)
-    if before == desired:
+    get = live.get
+    for key, value in desired.items():  # the no-op case, without building the projection
+        if get(key) != value:
+            break
+    else:
         return ()
+    before = project(live, desired)
     tree = DeepDiff(before, desired, view="tree", verbose_level=2)
     changes = []
     for report in tree.values():

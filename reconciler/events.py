@@ -30,8 +30,9 @@ def local_iso(value: dt.datetime) -> str:
 
 
 def canonical_event(event: Event) -> dict[str, Any]:
-    value: dict[str, Any] = {"summary": event.summary, "all_day": event.all_day}
-    if event.all_day:
+    all_day = event.all_day
+    value: dict[str, Any] = {"summary": event.summary, "all_day": all_day}
+    if all_day:
         value["start"] = event.start.isoformat()
         value["end"] = (event.end or event.start).isoformat()
     else:
@@ -57,7 +58,8 @@ def canonical_event(event: Event) -> dict[str, Any]:
 def _wall_text(value: dt.datetime, zone: str) -> str:
     """Wall-time text in ``zone``; a naive value (the usual YAML) is that already."""
     if value.tzinfo is None:
-        return value.isoformat(timespec="seconds")
+        # isoformat() is the same text without microseconds, and faster than with timespec
+        return value.isoformat(timespec="seconds") if value.microsecond else value.isoformat()
     return local_iso(value.astimezone(ZoneInfo(zone)))
 
 
