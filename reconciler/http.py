@@ -244,23 +244,13 @@ class HttpClient:
         raise TransportError(f"{address}: {method} {path} failed: {kind}: {detail}",
                              address=address, method=method, path=path) from None
 
-
     def _send_once(
         self, method: str, url: str, json: Any, params: Mapping[str, Any] | None
     ) -> Answer:
         started = time.perf_counter()
         STATS.add(self.provider, method)
-        answer: Answer
-        transport, raw = self._transport, None
-        if greenio.in_task() and json is None and isinstance(transport, LeanTransport):
-            raw = self._raw.head(method, url, params)
-        if raw is not None:  # a plan's read: other requests go on meanwhile
-            assert isinstance(transport, LeanTransport)
-            origin, head, shown = raw
-            pool = greenio.resource(transport, transport.async_pool)
-            status, headers, content = greenio.await_(pool.exchange(origin, head, b""))
-            answer = _answer(status, headers, content, shown)
-        else:
+        answer = self._read_directly(method, url, params) if json is None else None
+        if answer is None:
             request = self._build(method, url, json, params)
             if greenio.in_task():
                 response = green_send(self._transport, request)
@@ -281,6 +271,22 @@ class HttpClient:
         if answer.status_code >= 400:
             raise _Permanent(answer)
         return answer
+
+    def _read_directly(self, method: str, url: str, params: Mapping[str, Any] | None
+                       ) -> Answer | None:
+        """A plan's read (from a task: other requests go on meanwhile) sent without httpx's
+        objects, through the run's asyncio connections; None when that does not apply (not
+        in a task, another transport, a URL :class:`RawRequests` leaves to httpx)."""
+        transport = self._transport
+        if not isinstance(transport, LeanTransport) or not greenio.in_task():
+            return None
+        raw = self._raw.head(method, url, params)
+        if raw is None:
+            return None
+        origin, head, shown = raw
+        pool = greenio.resource(transport, transport.async_pool)
+        status, headers, content = greenio.await_(pool.exchange(origin, head, b""))
+        return _answer(status, headers, content, shown)
 
     def _build(self, method: str, url: str, json: Any, params: Mapping[str, Any] | None
                ) -> httpx.Request:
@@ -357,7 +363,6 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-
 # Characters httpx leaves as they are in a path: with only these, the request line can be
 # written here, byte for byte what httpx.Request would give, without its URL machinery.
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@-]*")
@@ -365,11 +370,12 @@ _PLAIN_TARGET = re.compile(r"/[A-Za-z0-9/._~!$&'()*+,;=:@-]*(\?[A-Za-z0-9/._~!$&
 
 
 class RawRequests:
-    """Request heads for reads without a body, written directly (what ``_head`` of an
-    :class:`httpx.Request` would be). Why: on a plan's hot path, building the httpx request
-    and response cost the client more CPU than the rest of the exchange (~100 us of ~150 us
-    per request, see ``benchmarks/``). ``head`` gives None when it cannot vouch for the
-    bytes (a path that needs quoting, another origin), and the caller goes through httpx."""
+    """Request heads for reads without a body, written directly: what
+    :func:`~reconciler.aiotransport.request_head` of an :class:`httpx.Request` would give.
+    Why: on a plan's hot path, building the httpx request and response cost the client more
+    CPU than the rest of the exchange (~100 us of ~150 us per request, see ``benchmarks/``).
+    ``head`` gives None when it cannot vouch for the bytes (a path that needs quoting,
+    another origin), and the caller goes through httpx."""
 
     def __init__(self, base: httpx.URL, headers: httpx.Headers) -> None:
         self._origin = (base.scheme, base.host, base.port or (443 if base.scheme == "https"
