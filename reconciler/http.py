@@ -408,8 +408,12 @@ class RawRequests:
 
 
 def _answer(status: int, raw: list[tuple[bytes, bytes]], content: bytes, url: str) -> Answer:
-    """An :class:`Answer` from an exchange's parts; an encoded body is undone by httpx."""
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
+    """An :class:`Answer` from an exchange's parts; an encoded body is undone by httpx.
+    A repeated header is joined with ", ", as :meth:`Answer.of` gets it from httpx."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
     if "content-encoding" in headers:
         content = httpx.Response(status, headers=raw, content=content).content
     return Answer(status, headers, content, url)

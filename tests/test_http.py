@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.aiotransport import request_head
 from reconciler.errors import ApiError, TransportError
-from reconciler.http import HttpClient, RawRequests, RetryPolicy
+from reconciler.http import Answer, HttpClient, RawRequests, RetryPolicy, _answer
 
 TOKEN = "tok-0123456789-secret"
 
@@ -147,3 +147,13 @@ def test_reads_written_directly_are_what_httpx_would_send(
 ])
 def test_reads_that_need_httpx_are_left_to_it(url: str) -> None:
     assert RawRequests(httpx.URL("http://api.test/"), HEADERS).head("GET", url, None) is None
+
+
+def test_answers_read_the_same_headers_either_way() -> None:
+    raw = [(b"Content-Type", b"application/json"), (b"Content-Length", b"2"), (b"Vary", b"Accept"),
+           (b"vary", b"Origin")]
+    direct = _answer(200, raw, b"{}", "http://api.test/")
+    via_httpx = Answer.of(httpx.Response(200, headers=raw, content=b"{}"),
+                          httpx.URL("http://api.test/"))
+    assert direct.headers == via_httpx.headers
+    assert direct.headers["vary"] == "Accept, Origin"
