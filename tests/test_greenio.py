@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import greenlet
 import pytest
 
 from reconciler import greenio
@@ -68,6 +69,21 @@ def test_freed_slots_serve_the_lanes_in_turn() -> None:
         pool.submit(order.append, name, lane="b")
     pool.run()
     assert order == ["a1", "b1", "a2", "b2", "a3"]
+
+
+def test_each_slot_runs_its_tasks_on_one_greenlet() -> None:
+    # One greenlet per slot, not per task: a plan runs hundreds of short tasks.
+    pool = greenio.GreenPool(2)
+    seen: list[greenlet.greenlet] = []  # kept alive, so that no two share an id()
+
+    def task() -> None:
+        seen.append(greenlet.getcurrent())
+        greenio.checkpoint()
+
+    for _ in range(10):
+        pool.submit(task)
+    pool.run()
+    assert len(seen) == 10 and len({id(g) for g in seen}) == 2
 
 
 def test_tasks_that_never_wait_do_not_hold_up_a_waiting_task() -> None:
