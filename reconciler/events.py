@@ -30,18 +30,22 @@ def local_iso(value: dt.datetime) -> str:
 
 
 def canonical_event(event: Event) -> dict[str, Any]:
-    all_day = event.all_day
-    value: dict[str, Any] = {"summary": event.summary, "all_day": all_day}
-    if all_day:
-        value["start"] = event.start.isoformat()
-        value["end"] = (event.end or event.start).isoformat()
+    # Run for every desired event of every plan: the fields are read once, and the common
+    # wall time (naive, whole seconds) is written out here rather than in _wall_text.
+    start, end, zone = event.start, event.end, event.timezone
+    value: dict[str, Any]
+    if isinstance(start, dt.datetime):
+        assert isinstance(end, dt.datetime)
+        assert zone is not None  # enforced by validate.check_desired
+        value = {"summary": event.summary, "all_day": False,
+                 "start": start.isoformat() if start.tzinfo is None and not start.microsecond
+                 else _wall_text(start, zone),
+                 "end": end.isoformat() if end.tzinfo is None and not end.microsecond
+                 else _wall_text(end, zone),
+                 "timezone": zone, "recurrence": event.recurrence or ""}
     else:
-        assert isinstance(event.start, dt.datetime) and isinstance(event.end, dt.datetime)
-        assert event.timezone is not None  # enforced by validate.check_desired
-        value["start"] = _wall_text(event.start, event.timezone)
-        value["end"] = _wall_text(event.end, event.timezone)
-        value["timezone"] = event.timezone
-    value["recurrence"] = event.recurrence or ""
+        value = {"summary": event.summary, "all_day": True, "start": start.isoformat(),
+                 "end": (end or start).isoformat(), "recurrence": event.recurrence or ""}
     if event.description is not None:
         value["description"] = event.description
     if event.location is not None:
@@ -136,10 +140,23 @@ def window(values: Iterable[dict[str, Any]], today: dt.date | None = None
            ) -> tuple[dt.date, dt.date]:
     """The dates to read live events over: the span of ``values`` with a day's margin each
     side (zones shift dates), or, with no events, a year either side of ``today``."""
-    items = list(values)
-    if not items:
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+    for value in values:  # start_instant and end_instant, inlined: run for every event
+        if value["all_day"]:
+            start = _utc_of(value["start"], "")
+            end = _utc_of(value["end"], "") + _ONE_DAY
+        else:
+            zone = value["timezone"]
+            start, end = _utc_of(value["start"], zone), _utc_of(value["end"], zone)
+        if first is None or start < first:
+            first = start
+        if last is None or end > last:
+            last = end
+    if first is None or last is None:
         today = today or dt.date.today()
         return today - dt.timedelta(days=366), today + dt.timedelta(days=366)
-    first = min(start_instant(v) for v in items).date()
-    last = max(end_instant(v) for v in items).date()
-    return first - dt.timedelta(days=1), last + dt.timedelta(days=1)
+    return first.date() - _ONE_DAY, last.date() + _ONE_DAY
+
+
+_ONE_DAY = dt.timedelta(days=1)
