@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from reconciler.model import PrincipalType, Role
 
@@ -70,9 +70,10 @@ class LiveCalendar:
     blocked: str = ""
 
 
-@dataclass(frozen=True)
-class LiveEvent:
-    """An event read from the provider: its uid, the provider's id, values, raw record."""
+class LiveEvent(NamedTuple):
+    """An event read from the provider: its uid, the provider's id, values, raw record.
+    Immutable; a named tuple rather than a frozen dataclass because a plan makes one per live
+    event, and a frozen dataclass takes about four times as long to make."""
 
     uid: str
     id: str
