@@ -38,6 +38,7 @@ CAPABILITIES = Capabilities(
     },
 )
 
+_ID_TYPES = (str, int)  # an object id comes as text or as a number
 ROLE_TO_ACTION = {Role.MANAGE.value: "full_access", Role.READ.value: "read"}
 ACTION_TO_ROLE = {v: k for k, v in ROLE_TO_ACTION.items()}
 ALERT_TO_TYPE = {"none": 0, "5m": 1, "15m": 2, "30m": 3, "1h": 4, "2h": 5, "1d": 6}
@@ -128,7 +129,7 @@ def events_to_canonical(raws: Any, address: str) -> dict[str, tuple[str, dict[st
     """
     earliest: dict[str, dict[str, Any]] = {}
     for raw in raws or []:
-        if not isinstance(raw, dict) or not isinstance(raw.get("objectId"), str | int):
+        if not isinstance(raw, dict) or not isinstance(raw.get("objectId"), _ID_TYPES):
             raise ResponseError(f"{address}: onlyoffice event is malformed: {raw!r:.200}")
         key = str(raw["objectId"])
         if key not in earliest or _when(raw["start"], address) < _when(earliest[key]["start"],
@@ -143,14 +144,15 @@ def events_to_canonical(raws: Any, address: str) -> dict[str, tuple[str, dict[st
 
 def event_to_canonical(raw: dict[str, Any], address: str) -> dict[str, Any]:
     start_text, end_text = raw.get("start"), raw.get("end")
-    start, end = _when(start_text, address), _when(end_text, address)
     value: dict[str, Any] = {"summary": raw.get("title") or "", "all_day": bool(raw.get("allDay"))}
     if value["all_day"]:
         # All-day events come back as midnight UTC, the end stored inclusively (§1.9.7).
+        start, end = _when(start_text, address), _when(end_text, address)
         value["start"] = start.date().isoformat()
         value["end"] = max(end.date(), start.date()).isoformat()
     else:
-        value["start"], value["end"] = _utc_text(start_text), _utc_text(end_text)
+        value["start"], value["end"] = _utc_checked(start_text, address), \
+            _utc_checked(end_text, address)
     rule = raw.get("repeatRule") or ""
     value["recurrence"] = normalize_rrule(rule) if rule else ""
     value["description"] = raw.get("description") or ""
@@ -185,20 +187,33 @@ def event_body(calendar_id: str, uid: str, ics: str, merged: dict[str, Any],
 
 def _when(value: Any, address: str) -> dt.datetime:
     """Parse an ApiDateTime (``yyyy-MM-ddTHH:mm:ss.fffffffK``) into an aware UTC date-time."""
-    if not isinstance(value, str):
-        raise ResponseError(f"{address}: onlyoffice date is missing or not text: {value!r}")
-    parsed = _api_time(value)
+    parsed = _api_time(value) if isinstance(value, str) else None
     if parsed is None:
-        raise ResponseError(f"{address}: onlyoffice date is malformed: {value!r}")
+        raise _date_error(value, address)
     return parsed
 
 
+def _utc_checked(value: Any, address: str) -> str:
+    """:func:`utc_text` of an ApiDateTime, checked as :func:`_when` checks it (one cached
+    call per event time: this runs for every live event of a plan)."""
+    text = _utc_text(value) if isinstance(value, str) else None
+    if text is None:
+        raise _date_error(value, address)
+    return text
+
+
+def _date_error(value: Any, address: str) -> ResponseError:
+    if not isinstance(value, str):
+        return ResponseError(f"{address}: onlyoffice date is missing or not text: {value!r}")
+    return ResponseError(f"{address}: onlyoffice date is malformed: {value!r}")
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def _utc_text(value: str) -> str:
-    """:func:`utc_text` of an ApiDateTime :func:`_when` has accepted; cached like it."""
+def _utc_text(value: str) -> str | None:
+    """:func:`utc_text` of an ApiDateTime, None when it is malformed; cached like
+    :func:`_api_time`."""
     parsed = _api_time(value)
-    assert parsed is not None
-    return utc_text(parsed)
+    return None if parsed is None else utc_text(parsed)
 
 
 @functools.lru_cache(maxsize=1 << 16)
