@@ -1,0 +1,125 @@
+"""Large answers decoded in pieces: the same values as orjson, clear errors, pauses between
+pieces; and over the wire, an ONLYOFFICE listing past the threshold plans and converges."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from reconciler import greenio, http, jsonpieces
+from reconciler.sandbox.server import Sandbox
+from tests.conftest import Driver
+
+DOCUMENTS = [
+    '{"count": 2, "status": 0, "response": [{"a": 1}, {"b": [1, 2.5, -3e-2, null]}]}',
+    '[]', '{}', '[[], {}, [[]], {"x": {}}]', ' \n\t[1 , 2 ,3 ] \r\n', '"just a string"', "7",
+    "true", "null", '{"é": "ü\\u00e9\\n\\"\\\\\\/", "emoji": "\\ud83d\\ude00 😀"}',
+    '{"dup": 1, "dup": 2}', '[{"deep": [[[[[{"k": [1, [2, [3]]]}]]]]]}]',
+    '{"big": 123456789012345, "neg": -0, "exp": 1E+3, "frac": 0.1}',
+]
+
+
+def pieces(text: str, piece: int = 1) -> tuple[object, int]:
+    pauses: list[None] = []
+    value = jsonpieces.loads(text.encode(), lambda: pauses.append(None), piece)
+    return value, len(pauses)
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_values_are_those_of_orjson(text: str) -> None:
+    assert pieces(text)[0] == orjson.loads(text)
+    assert pieces(text, piece=10**9)[0] == orjson.loads(text)
+
+
+def test_pauses_come_between_the_values_two_levels_down() -> None:
+    envelope = {"status": 0, "response": [{"id": i, "events": ["x" * 100] * 10}
+                                          for i in range(50)]}
+    text = json.dumps(envelope)
+    value, pauses = pieces(text, piece=1)
+    assert value == envelope
+    assert pauses == 50 + 1  # each calendar, and the envelope's one scalar
+    value, pauses = pieces(text, piece=5000)  # a calendar is ~1,100 characters
+    assert value == envelope and 8 <= pauses <= 12
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "{", "[1, 2", '{"a" 1}', '{"a": 1,}', "[1,]", "[1 2]", '{"a": 1} x', "{a: 1}",
+    '[NaN]', '{"x": [Infinity]}', "-Infinity", '["\x01"]', '{"a": [1, 2}', "[" * 100_000,
+    '{"k": ' + "[" * 100_000 + "]" * 100_000 + "}",
+])
+def test_invalid_json_is_a_value_error(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        pieces(text)
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(text)
+
+
+def test_bytes_that_are_not_utf8_are_a_value_error() -> None:
+    with pytest.raises(json.JSONDecodeError, match="not UTF-8"):
+        jsonpieces.loads(b'{"a": "\xff"}', lambda: None)
+
+
+def test_a_decode_in_a_task_lets_the_other_tasks_run_between_pieces() -> None:
+    big = json.dumps({"response": [{"i": i, "pad": "x" * 1000} for i in range(2000)]})
+    seen: list[str] = []
+
+    def decode() -> None:
+        pauses = [0]
+
+        def pause() -> None:
+            pauses[0] += 1
+            greenio.checkpoint()
+        jsonpieces.loads(big.encode(), pause, piece=64 * 1024)
+        seen.append(f"decoded after {pauses[0]} pauses")
+
+    def other() -> None:
+        for _ in range(3):
+            seen.append("other")
+            greenio.checkpoint()
+
+    pool = greenio.GreenPool(2)
+    pool.submit(decode)
+    pool.submit(other)
+    pool.run()
+    assert seen[-1].startswith("decoded") and seen.count("other") == 3
+    assert int(seen[-1].split()[2]) >= 30
+
+
+BIG_OFFICE = """\
+calendars:
+  archive:
+    provider: office
+    name: Archive
+    events:
+{events}
+"""
+EVENT = """\
+      e{i:03d}:
+        summary: Entry {i}
+        description: {text}
+        start: 2027-03-{day:02d}T10:00:00
+        end: 2027-03-{day:02d}T11:00:00
+        timezone: Europe/Berlin
+"""
+
+
+def test_a_listing_past_the_threshold_plans_and_converges(
+    driver: Driver, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = "".join(EVENT.format(i=i, day=1 + i % 28, text="lorem ipsum " * 1000)
+                     for i in range(60))
+    driver.write(BIG_OFFICE.format(events=events))
+    driver.converge()
+    decoded: list[int] = []
+    real = jsonpieces.loads
+
+    def spy(data: bytes, pause: object, piece: int = jsonpieces.PIECE) -> object:
+        decoded.append(len(data))
+        return real(data, pause, piece)  # type: ignore[arg-type]  # the pause passed on
+    monkeypatch.setattr(jsonpieces, "loads", spy)
+    plan = driver.plan()
+    assert plan.empty
+    assert decoded and decoded[0] >= http.PIECEWISE_FROM  # the listing went through pieces
+    assert plan.inventory["office.archive"] == {"events": 60}
