@@ -44,6 +44,13 @@ CASES = [
      "application/json", ["office: GET", "HTTP 200", "not an ONLYOFFICE envelope"]),
     ("oo-truncated", OFFICE, "onlyoffice", "/calendar/calendars/", b'{"status": 0, "resp', 200,
      "application/json", ["office: GET", "HTTP 200", "not JSON"]),
+    # past http.PIECEWISE_FROM, so decoded in pieces (reconciler.jsonpieces): same errors
+    ("oo-large-truncated", OFFICE, "onlyoffice", "/calendar/calendars/",
+     b'{"status": 0, "response": [' + b'{"objectId": "7", "title": "x"}, ' * 20_000, 200,
+     "application/json", ["office: GET", "HTTP 200", "not JSON"]),
+    ("oo-large-nan", OFFICE, "onlyoffice", "/calendar/calendars/",
+     b'{"status": 0, "response": [' + b'{"objectId": "7", "title": "x"}, ' * 20_000
+     + b'{"objectId": NaN}]}', 200, "application/json", ["office: GET", "HTTP 200", "not JSON"]),
     ("oo-wrong-shape", OFFICE, "onlyoffice", "/calendar/calendars/",
      b'{"status": 0, "statusCode": 200, "response": {"calendars": []}}', 200,
      "application/json", ["office: GET", "HTTP 200", "not a list"]),
