@@ -38,6 +38,11 @@ from typing import Any, Protocol, TypeVar
 
 import greenlet
 
+try:
+    import uvloop
+except ImportError:  # not built for every platform (Windows): the standard loop does the same
+    uvloop = None  # type: ignore[assignment]  # tested before use
+
 T = TypeVar("T")
 
 
@@ -174,7 +179,9 @@ class GreenPool:
         return item
 
     def run(self) -> None:
-        loop = asyncio.new_event_loop()
+        # uvloop where it is installed: a plan's loop turns once or twice per answer, and
+        # with uvloop a large no-op plan takes ~5% less CPU (benchmarks/, org-large).
+        loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
         self.loop = loop
         # Only for blocking(): a caller's own transport (a proxy's, a test's).
         self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="read")

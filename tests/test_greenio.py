@@ -3,12 +3,14 @@ task code uses (sleep, blocking calls, locks held across a wait, per-run resourc
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import greenlet
 import pytest
 
 from reconciler import greenio
+from tests.conftest import Driver
 
 
 def test_runs_at_most_size_tasks_at_once_and_all_of_them() -> None:
@@ -218,3 +220,56 @@ def test_checkpoint_lets_other_tasks_run_between_pieces_of_work() -> None:
     pool.run()
     assert order == ["piece 1", "other", "piece 2"]
     greenio.checkpoint()  # outside a task: nothing to yield to, and no error
+
+
+def loop_type_in_a_task() -> str:
+    seen: list[str] = []
+
+    def task() -> None:
+        seen.append(type(asyncio.get_running_loop()).__module__)
+    pool = greenio.GreenPool(1)
+    pool.submit(task)
+    pool.run()
+    return seen[0]
+
+
+def test_runs_on_uvloop_where_installed_else_on_the_standard_loop(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if greenio.uvloop is not None:
+        assert loop_type_in_a_task().startswith("uvloop")
+    monkeypatch.setattr(greenio, "uvloop", None)
+    assert loop_type_in_a_task().startswith("asyncio")
+
+
+WORKS_WITH_EVENTS = """\
+calendars:
+  team:
+    provider: works
+    name: Team
+    events:
+      standup:
+        summary: Standup
+        start: 2027-03-01T09:00:00
+        end: 2027-03-01T09:15:00
+        timezone: Asia/Tokyo
+  board:
+    provider: office
+    name: Board
+    events:
+      review:
+        summary: Review
+        start: 2027-03-02T10:00:00
+        end: 2027-03-02T11:00:00
+        timezone: Europe/Berlin
+"""
+
+
+def test_plans_over_the_wire_on_the_standard_loop_too(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver.write(WORKS_WITH_EVENTS)
+    on_default = driver.plan()
+    monkeypatch.setattr(greenio, "uvloop", None)
+    assert driver.plan().addresses == on_default.addresses
+    driver.converge()  # apply, then an empty plan: both on the standard loop
