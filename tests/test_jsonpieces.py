@@ -44,6 +44,35 @@ def test_pauses_come_between_the_values_two_levels_down() -> None:
     assert value == envelope and 8 <= pauses <= 12
 
 
+class CountingDecoder:
+    """jsonpieces' decoder, counting its calls: each is a step of the walk."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.real = jsonpieces._DECODER
+
+    def raw_decode(self, text: str, at: int) -> tuple[object, int]:
+        self.calls += 1
+        return self.real.raw_decode(text, at)
+
+
+@pytest.mark.parametrize("value", [
+    list(range(100_000)),
+    {"response": [{}] * 50_000, "status": 0},
+    {f"k{i}": i for i in range(20_000)},
+    {"response": [{"pad": "x" * 2000}] * 40 + [0] * 100_000},  # big members, then small
+], ids=["numbers", "empty-objects", "many-keys", "big-then-small"])
+def test_small_members_are_decoded_in_one_call_not_one_step_each(
+    value: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoder = CountingDecoder()
+    monkeypatch.setattr(jsonpieces, "_DECODER", decoder)
+    text = json.dumps(value)
+    assert pieces(text, piece=jsonpieces.PIECE)[0] == value
+    # a step per member would be 20,000 or more; the switch comes after a few hundred
+    assert decoder.calls < 500
+
+
 @pytest.mark.parametrize("text", [
     "", "   ", "{", "[1, 2", '{"a" 1}', '{"a": 1,}', "[1,]", "[1 2]", '{"a": 1} x', "{a: 1}",
     '[NaN]', '{"x": [Infinity]}', "-Infinity", '["\x01"]', '{"a": [1, 2}', "[" * 100_000,
