@@ -1,5 +1,6 @@
-"""GreenPool: bounded concurrency on one thread, follow-up tasks, failures, and the helpers
-task code uses (sleep, blocking calls, locks held across a wait, per-run resources)."""
+"""GreenPool: bounded concurrency on one thread, follow-up tasks, failures, the helpers
+task code uses (sleep, blocking calls, locks held across a wait, per-run resources), and the
+loop it runs on (uvloop where installed, else asyncio's)."""
 
 from __future__ import annotations
 
@@ -242,7 +243,7 @@ def test_runs_on_uvloop_where_installed_else_on_the_standard_loop(
     assert loop_type_in_a_task().startswith("asyncio")
 
 
-WORKS_WITH_EVENTS = """\
+TWO_PROVIDERS_WITH_EVENTS = """\
 calendars:
   team:
     provider: works
@@ -268,7 +269,7 @@ calendars:
 def test_plans_over_the_wire_on_the_standard_loop_too(
     driver: Driver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    driver.write(WORKS_WITH_EVENTS)
+    driver.write(TWO_PROVIDERS_WITH_EVENTS)
     on_default = driver.plan()
     monkeypatch.setattr(greenio, "uvloop", None)
     assert driver.plan().addresses == on_default.addresses
