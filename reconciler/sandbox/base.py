@@ -7,7 +7,9 @@ written from shared/providers.md, never from our clients, so that it checks them
   so tests can count what a client sent.
 - :class:`Faults` injects, from a seed, latency, 429 with ``Retry-After``, 500, 503 and
   dropped connections (the answer stops short of its Content-Length and the server closes
-  the connection, as a crashed proxy does).
+  the connection, as a crashed proxy does). Latency and slow answers are asked of the
+  server (``environ[DELAY_KEY]``, see :mod:`reconciler.sandbox.serving`): called directly
+  as a WSGI application, an emulator answers at once.
 - :meth:`Emulator.snapshot` / :meth:`Emulator.restore` give the state as JSON-able data.
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -60,22 +61,24 @@ class Faults:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
-    def draw(self) -> str | None:
-        """The fault for the next request: "429", "500", "503", "drop", or None."""
+    def draw(self) -> tuple[str | None, float]:
+        """The fault for the next request ("429", "500", "503", "drop", or None) and the
+        seconds to hold its answer back. The delay is the server's to apply, after the
+        request is handled: a slow network, not a slow emulator, so a client that gives up
+        on a slow write finds it done when it looks again."""
         with self._lock:
             roll = self._rng.random()
             slow = self._rng.random() < self.slow_rate
         if slow:
             self.injected["slow"] += 1
-        if self.latency or slow:
-            time.sleep(self.latency + (self.slow_seconds if slow else 0.0))
+        delay = self.latency + (self.slow_seconds if slow else 0.0)
         for name, rate in (("429", self.rate_429), ("500", self.rate_500),
                            ("503", self.rate_503), ("drop", self.rate_drop)):
             if roll < rate:
                 self.injected[name] += 1
-                return name
+                return name, delay
             roll -= rate
-        return None
+        return None, delay
 
 
 class ApiFailure(Exception):
@@ -89,6 +92,8 @@ class ApiFailure(Exception):
 
 
 Handler = Callable[..., Response]
+# environ key an emulator sets: seconds its server holds the answer back (latency, slow faults)
+DELAY_KEY = "calrecon.delay"
 DROP = Response(status=599)  # a marker: answer with a connection dropped mid-body
 
 
@@ -181,7 +186,9 @@ class Emulator:
 
     def dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         self._record(request)
-        fault = self.faults.draw()
+        fault, delay = self.faults.draw()
+        if delay:
+            environ[DELAY_KEY] = delay
         if fault == "drop":
             return DROP
         if fault is not None:

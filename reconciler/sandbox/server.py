@@ -1,7 +1,8 @@
 """Runs the emulators on 127.0.0.1 and keeps their state between commands.
 
 :class:`Sandbox` is what ``--sandbox``, ``calrecon sandbox serve``, the tests and the
-benchmarks use: each emulator gets its own threaded Werkzeug server on a free loopback port.
+benchmarks use: each emulator gets a free loopback port, all served from one background
+thread (:mod:`reconciler.sandbox.serving`).
 With a ``state_file``, the state is loaded on start (seeded when the file does not exist yet)
 and written back by :meth:`Sandbox.save`, so plan -> apply -> plan converges across commands.
 """
@@ -9,18 +10,13 @@ and written back by :meth:`Sandbox.save`, so plan -> apply -> plan converges acr
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-from waitress.server import BaseWSGIServer, create_server
+from typing import TYPE_CHECKING, Any
 
 from reconciler.sandbox.base import Emulator, Faults
 from reconciler.sandbox.cronofy import CronofyEmulator
@@ -29,10 +25,12 @@ from reconciler.sandbox.lineworks import LineWorksEmulator
 from reconciler.sandbox.onlyoffice import OnlyOfficeEmulator
 from reconciler.sandbox.seed import seed_cronofy, seed_lineworks, seed_onlyoffice
 
+if TYPE_CHECKING:
+    from reconciler.sandbox.serving import LoopServer
+
 TOKENS = {"lineworks": "sandbox-lineworks-token", "onlyoffice": "sandbox-onlyoffice-token",
           "cronofy": "sandbox-cronofy-token"}
 STATE_VERSION = 1
-THREADS = 64
 
 
 @dataclass(frozen=True)
@@ -41,11 +39,6 @@ class Endpoint:
 
     base_url: str
     token: str
-
-
-def _close_all(server: BaseWSGIServer) -> None:
-    for channel in list(server._map.values()):
-        channel.close()
 
 
 class SandboxStateError(Exception):
@@ -69,8 +62,8 @@ class Sandbox:
                                                "onlyoffice": self.onlyoffice,
                                                "cronofy": self.cronofy}
         self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": "", "cronofy": ""}
-        self._servers: dict[str, BaseWSGIServer] = {}
-        self._threads: list[threading.Thread] = []
+        self._server: LoopServer | None = None
+        self._ports: dict[str, int] = {}
         self._seeders: dict[str, Callable[[], None]] = {
             "lineworks": lambda: seed_lineworks(self.lineworks),
             "onlyoffice": lambda: seed_onlyoffice(self.onlyoffice),
@@ -84,35 +77,19 @@ class Sandbox:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:
-        logging.getLogger("waitress").setLevel(logging.ERROR)  # no queue chatter on stderr
-        for name, emulator in self.emulators.items():
-            # Threads: enough for 64 requests in flight at once, each possibly sleeping
-            # through an injected latency. stop() wakes the loop through its trigger.
-            server = create_server(emulator, host="127.0.0.1", port=0, threads=THREADS,
-                                   channel_timeout=30, ident="calrecon-sandbox")
-            thread = threading.Thread(target=server.run, name=f"sandbox-{name}", daemon=True)
-            thread.start()
-            self._servers[name] = server
-            self._threads.append(thread)
+        # Imported here, not at the top: aiohttp takes ~0.1 s to import, which commands run
+        # against real APIs (they import this module for --sandbox) should not pay.
+        from reconciler.sandbox.serving import LoopServer
+
+        self.stop()
+        self._server = LoopServer()
+        self._ports = self._server.start(dict(self.emulators))
         return self
 
     def stop(self) -> None:
-        for server in self._servers.values():
-            # Close every channel (listener, keep-alive connections, the trigger itself) from
-            # inside the server's loop thread: closing them from here would pull file
-            # descriptors out from under its select(). An empty map ends the loop.
-            # pull_trigger queues the thunk, then writes a byte to wake the loop. If the loop
-            # wakes for another reason in between (a worker thread finishing an answer pulls
-            # the trigger too), it runs _close_all, which closes the trigger itself, and the
-            # write fails (EBADF): the server is closing, as asked.
-            with contextlib.suppress(OSError):
-                server.trigger.pull_trigger(functools.partial(_close_all, server))
-        for thread in self._threads:
-            thread.join(timeout=5)
-        for server in self._servers.values():
-            server.task_dispatcher.shutdown()
-        self._servers.clear()
-        self._threads.clear()
+        if self._server is not None:
+            self._server.stop()
+        self._server, self._ports = None, {}
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -125,8 +102,7 @@ class Sandbox:
     def endpoints(self) -> dict[str, Endpoint]:
         """Base URL and token for every provider type, once started."""
         result: dict[str, Endpoint] = {}
-        for name, server in self._servers.items():
-            port = server.effective_port
+        for name, port in self._ports.items():
             url = f"http://127.0.0.1:{port}{self._prefixes[name]}"
             result[name] = Endpoint(url, TOKENS[name])
         return result

@@ -1,31 +1,151 @@
-"""Sandbox lifecycle: stop() ends every server, even when a server's loop wakes up and closes
-itself before stop() has finished waking it."""
+"""The sandbox's HTTP serving (reconciler.sandbox.serving), over loopback: latency held back
+by timers, dropped answers, HEAD, the WSGI environ, and a stop() that always ends."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import socket
+import threading
 import time
+from typing import Any
 
+import httpx
 import pytest
 
+from reconciler.sandbox.base import DELAY_KEY, Faults
 from reconciler.sandbox.server import Sandbox
+from reconciler.sandbox.serving import LoopServer
 
 
-def test_stop_survives_the_loop_closing_the_trigger_first(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def _echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A WSGI app answering with what it was given; ``/slow`` asks for 0.3 s of delay and
+    ``/drop`` declares more than it sends."""
+    body = environ["wsgi.input"].read()
+    text = "|".join([environ["REQUEST_METHOD"], environ["PATH_INFO"], environ["QUERY_STRING"],
+                     environ.get("HTTP_X_TWICE", ""), environ.get("CONTENT_TYPE", ""),
+                     body.decode()]).encode()
+    if environ["PATH_INFO"] == "/slow":
+        environ[DELAY_KEY] = 0.3
+    if environ["PATH_INFO"] == "/drop":
+        start_response("200 OK", [("Content-Length", "4096")])
+        return [b"partial"]
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(text)))])
+    return [text]
+
+
+@pytest.fixture
+def served() -> Any:
+    server = LoopServer()
+    ports = server.start({"echo": _echo})
+    yield f"http://127.0.0.1:{ports['echo']}", server
+    server.stop()
+
+
+def test_the_environ_carries_method_path_query_headers_and_body(served: Any) -> None:
+    base, _ = served
+    answer = httpx.post(f"{base}/a%20b/c?x=1&y=%2F", content=b'{"k": 1}',
+                        headers=[("X-Twice", "one"), ("X-Twice", "two"),
+                                 ("Content-Type", "application/json")])
+    assert answer.status_code == 200
+    assert answer.text == 'POST|/a b/c|x=1&y=%2F|one,two|application/json|{"k": 1}'
+
+
+def test_head_answers_headers_without_a_body(served: Any) -> None:
+    base, _ = served
+    with httpx.Client() as client:
+        answer = client.head(f"{base}/x")
+        assert answer.status_code == 200
+        assert answer.headers["content-length"] == str(len("HEAD|/x||||"))
+        assert answer.content == b""
+        assert client.get(f"{base}/y").text == "GET|/y||||"  # the connection is still usable
+
+
+def test_an_answer_short_of_its_length_is_a_dropped_connection(served: Any) -> None:
+    base, _ = served
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(f"{base}/drop")
+
+
+def test_delays_are_timers_not_threads(served: Any) -> None:
+    base, _ = served
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(lambda _: httpx.get(f"{base}/slow", timeout=10), range(40)))
+    elapsed = time.perf_counter() - started
+    assert all(a.status_code == 200 for a in answers)
+    # 40 answers each held 0.3 s: at once on the one loop, not one after another (12 s).
+    assert 0.3 <= elapsed < 3.0
+    assert threading.active_count() < 60
+
+
+def test_a_client_that_leaves_during_a_delay_does_not_break_the_server(served: Any) -> None:
+    base, _ = served
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{base}/slow", timeout=0.05)
+    time.sleep(0.4)  # the held answer is now written to a closed connection
+    assert httpx.get(f"{base}/after").text == "GET|/after||||"
+
+
+def test_stop_ends_the_thread_and_closes_kept_alive_connections() -> None:
+    server = LoopServer()
+    port = server.start({"echo": _echo})["echo"]
+    client = httpx.Client()
+    assert client.get(f"http://127.0.0.1:{port}/x").status_code == 200  # now kept alive
+    thread = server._thread
+    assert thread is not None
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 2
+    assert not thread.is_alive()
+    server.stop()  # twice is fine
+    with pytest.raises(httpx.TransportError):
+        client.get(f"http://127.0.0.1:{port}/x")
+    client.close()
+    probe = socket.socket()
+    with pytest.raises(OSError):
+        probe.connect(("127.0.0.1", port))
+    probe.close()
+
+
+def test_stop_does_not_wait_for_answers_held_back() -> None:
+    server = LoopServer()
+    port = server.start({"echo": _echo})["echo"]
+    pending = threading.Thread(target=lambda: _quietly(f"http://127.0.0.1:{port}/slow"))
+    pending.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 2
+    pending.join(timeout=5)
+    assert not pending.is_alive()
+
+
+def _quietly(url: str) -> None:
+    with contextlib.suppress(httpx.TransportError):  # the server may close it on stopping
+        httpx.get(url, timeout=5)
+
+
+def test_a_sandbox_latency_holds_each_answer_back() -> None:
+    with Sandbox(faults=Faults(latency=0.1)) as box:
+        url = box.endpoints()["cronofy"].base_url + "/v1/calendars"
+        token = box.endpoints()["cronofy"].token
+        started = time.perf_counter()
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200
+        assert time.perf_counter() - started >= 0.1
+
+
+def test_a_sandbox_restarts_on_new_ports() -> None:
     box = Sandbox(seed=False).start()
-    trigger = box._servers["lineworks"].trigger
-    wake = trigger._physical_pull
-
-    def racing_pull() -> None:
-        # As if a worker thread's pull woke the loop between stop() queueing its thunk and
-        # writing its own byte: the loop runs the thunk, which closes the trigger.
-        wake()
-        deadline = time.monotonic() + 5
-        while trigger._fds and time.monotonic() < deadline:
-            time.sleep(0.01)
-        wake()  # the trigger is closed now: this write fails
-
-    monkeypatch.setattr(trigger, "_physical_pull", racing_pull)
-    threads = list(box._threads)
+    first = box.endpoints()
     box.stop()
-    assert not any(thread.is_alive() for thread in threads)
+    assert box.endpoints() == {}
+    box.start()
+    try:
+        url = box.endpoints()["cronofy"].base_url + "/v1/calendars"
+        assert httpx.get(url).status_code == 401  # served again (no token: refused)
+    finally:
+        box.stop()
+    assert set(first) == {"lineworks", "onlyoffice", "cronofy"}
