@@ -12,8 +12,9 @@ Contract of :class:`LoopServer`:
   the ports; the applications are then served until :meth:`LoopServer.stop`;
 - a request's body is read whole, then the application is called on the loop's thread (the
   emulators answer from memory, behind their own lock, in well under a millisecond);
-- the answer is held back for ``environ[DELAY_KEY]`` seconds, when the application set it
-  (:class:`~reconciler.sandbox.base.Faults` latency and slow answers), then sent;
+- the answer is held back until ``environ[DELAY_KEY]`` seconds after the request arrived,
+  when the application set it (:class:`~reconciler.sandbox.base.Faults` latency and slow
+  answers), then sent;
 - an answer shorter than the Content-Length its application declared is sent as it is and
   the connection closed (a dropped connection, as :data:`~reconciler.sandbox.base.DROP`
   asks for);
@@ -125,11 +126,16 @@ class LoopServer:
         port: int = sock.getsockname()[1]
 
         async def handle(request: web.BaseRequest) -> web.StreamResponse:
+            loop = asyncio.get_running_loop()
+            arrived = loop.time()
             body = await request.read()
             environ = environ_of(request, body, port)
             status, headers, content = _call(app, environ)
-            delay = environ.get(DELAY_KEY, 0.0)
-            if delay:
+            # Counted from the request's arrival: an answer leaves ``delay`` after it, however
+            # long the emulator took (unless longer), so the latency a benchmark injects does
+            # not grow with the emulator's own CPU.
+            delay = arrived + environ.get(DELAY_KEY, 0.0) - loop.time()
+            if delay > 0:
                 await asyncio.sleep(delay)
             answer = web.StreamResponse(status=status, headers=headers)
             declared = answer.content_length

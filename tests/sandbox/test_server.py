@@ -19,14 +19,17 @@ from reconciler.sandbox.serving import LoopServer
 
 
 def _echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    """A WSGI app answering with what it was given; ``/slow`` asks for 0.3 s of delay and
-    ``/drop`` declares more than it sends."""
+    """A WSGI app answering with what it was given; ``/slow`` asks for 0.3 s of delay,
+    ``/busy`` works 0.3 s and asks for 0.4 s, ``/drop`` declares more than it sends."""
     body = environ["wsgi.input"].read()
     text = "|".join([environ["REQUEST_METHOD"], environ["PATH_INFO"], environ["QUERY_STRING"],
                      environ.get("HTTP_X_TWICE", ""), environ.get("CONTENT_TYPE", ""),
                      body.decode()]).encode()
     if environ["PATH_INFO"] == "/slow":
         environ[DELAY_KEY] = 0.3
+    if environ["PATH_INFO"] == "/busy":  # an emulator that takes 0.3 s, asked for 0.4 s
+        time.sleep(0.3)
+        environ[DELAY_KEY] = 0.4
     if environ["PATH_INFO"] == "/drop":
         start_response("200 OK", [("Content-Length", "4096")])
         return [b"partial"]
@@ -78,6 +81,14 @@ def test_delays_are_timers_not_threads(served: Any) -> None:
     # 40 answers each held 0.3 s: at once on the one loop, not one after another (12 s).
     assert 0.3 <= elapsed < 3.0
     assert threading.active_count() < 60
+
+
+def test_a_delay_counts_from_the_request_arriving(served: Any) -> None:
+    base, _ = served
+    started = time.perf_counter()
+    assert httpx.get(f"{base}/busy", timeout=5).status_code == 200
+    # 0.4 s after arrival, not 0.3 s of work plus 0.4 s: the latency is the network's.
+    assert 0.4 <= time.perf_counter() - started < 0.6
 
 
 def test_a_client_that_leaves_during_a_delay_does_not_break_the_server(served: Any) -> None:
