@@ -25,7 +25,8 @@ def sandbox() -> None:
               default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE",
               help="State file to load (seeded if missing) and save on exit.")
 @click.option("--latency", type=click.FloatRange(0, 60), default=0.0, show_default=True,
-              help="Seconds added to every request (to measure or feel a slow network).")
+              help="Seconds between a request's arrival and its answer (to measure or feel "
+                   "a slow network).")
 @click.option("--rate-limit", type=click.IntRange(1), default=240, show_default=True,
               help="LINE WORKS requests per minute per operation before 429s.")
 @click.option("--no-save", is_flag=True, help="Leave the state file as it was on exit.")

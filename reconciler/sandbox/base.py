@@ -50,7 +50,7 @@ class Faults:
     rate_500: float = 0.0
     rate_503: float = 0.0
     rate_drop: float = 0.0
-    latency: float = 0.0  # seconds added to every request
+    latency: float = 0.0  # seconds from a request's arrival to its answer
     slow_rate: float = 0.0  # probability of an extra ``slow_seconds`` delay
     slow_seconds: float = 0.0
     retry_after: int = 0  # the Retry-After value sent with injected 429s
