@@ -116,8 +116,12 @@ class LoopServer:
         self._thread.start()
         ready.wait()
         ports: dict[str, int] = {}
-        for name, app in apps.items():
-            ports[name] = asyncio.run_coroutine_threadsafe(self._serve(app), loop).result()
+        try:
+            for name, app in apps.items():
+                ports[name] = asyncio.run_coroutine_threadsafe(self._serve(app), loop).result()
+        except BaseException:
+            self.stop()  # no half-started server left behind
+            raise
         return ports
 
     async def _serve(self, app: WsgiApp) -> int:
@@ -152,8 +156,12 @@ class LoopServer:
 
         runner = web.ServerRunner(web.Server(handle), access_log=None, shutdown_timeout=0)
         await runner.setup()
-        await web.SockSite(runner, sock).start()
-        self._runners.append(runner)
+        self._runners.append(runner)  # stop() cleans it up, even if it never listens
+        try:
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            sock.close()
+            raise
         return port
 
     def stop(self) -> None:

@@ -160,3 +160,16 @@ def test_a_sandbox_restarts_on_new_ports() -> None:
     finally:
         box.stop()
     assert set(first) == {"lineworks", "onlyoffice", "cronofy"}
+
+
+def test_a_failed_start_leaves_no_thread_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = LoopServer()
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("no port for you")
+
+    monkeypatch.setattr("reconciler.sandbox.serving.web.SockSite.start", refuse)
+    with pytest.raises(OSError, match="no port"):
+        server.start({"echo": _echo})
+    assert server._thread is None
+    assert not any(t.name == "sandbox-http" for t in threading.enumerate())
