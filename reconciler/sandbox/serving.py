@@ -3,8 +3,8 @@ background thread, with aiohttp's low-level server.
 
 Why not a threaded WSGI server: an injected latency then held a thread asleep for every
 request in flight, and each request crossed threads (and the GIL) three times. Here the
-latency is a timer on the loop, and a request costs the emulator process about 60% of the
-CPU it cost through waitress's threads (see the README's benchmark section).
+latency is a timer on the loop, and a request costs the emulator process half to two thirds
+of the CPU it cost through waitress's threads (see the README's benchmark section).
 
 Contract of :class:`LoopServer`:
 
