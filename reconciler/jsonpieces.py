@@ -1,12 +1,14 @@
 """JSON decoding of a large answer in pieces, with a pause between pieces.
 
-Why: ONLYOFFICE lists every calendar with its events in one answer, several megabytes for a
-large organisation. Decoded in one call (~50 ms) it holds the plan's one loop, and the
-answers to the other requests in flight wait that long before their next requests can leave.
-Decoded in pieces, with :func:`reconciler.greenio.checkpoint` as the pause, those answers
-are handled between the pieces. The pieces are decoded by the standard library's decoder
-(its C scanner): orjson has no partial decode, and the C scanner takes only ~25% longer on
-such data (70 ms against 55 for the 5.4 MB listing of the org-large benchmark).
+Why: an answer of megabytes (ONLYOFFICE's read of one calendar over a wide window, with every
+occurrence and its permissions) decoded in one call holds the plan's one loop for tens of
+milliseconds, and the answers to the other requests in flight wait that long before their
+next requests can leave. Decoded in pieces, with :func:`reconciler.greenio.checkpoint` as the
+pause, those answers are handled between the pieces. The pieces are decoded by the standard
+library's decoder (its C scanner): orjson has no partial decode, and the C scanner takes only
+~25% longer on such data (70 ms against 55 for a 5.4 MB ONLYOFFICE listing). The listing
+itself, the largest answer of a plan, has a decoder of its own that also skips the fields
+calrecon does not read (:mod:`reconciler.providers.onlyoffice.listing`).
 
 Contract of :func:`loads`:
 

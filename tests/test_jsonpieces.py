@@ -1,5 +1,5 @@
 """Large answers decoded in pieces: the same values as orjson, clear errors, pauses between
-pieces; and over the wire, an ONLYOFFICE listing past the threshold plans and converges."""
+pieces."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import json
 import orjson
 import pytest
 
-from reconciler import greenio, http, jsonpieces
-from reconciler.sandbox.server import Sandbox
-from tests.conftest import Driver
+from reconciler import greenio, jsonpieces
 
 DOCUMENTS = [
     '{"count": 2, "status": 0, "response": [{"a": 1}, {"b": [1, 2.5, -3e-2, null]}]}',
@@ -114,41 +112,3 @@ def test_a_decode_in_a_task_lets_the_other_tasks_run_between_pieces() -> None:
     pool.run()
     assert seen[-1].startswith("decoded") and seen.count("other") == 3
     assert int(seen[-1].split()[2]) >= 30
-
-
-BIG_OFFICE = """\
-calendars:
-  archive:
-    provider: office
-    name: Archive
-    events:
-{events}
-"""
-EVENT = """\
-      e{i:03d}:
-        summary: Entry {i}
-        description: {text}
-        start: 2027-03-{day:02d}T10:00:00
-        end: 2027-03-{day:02d}T11:00:00
-        timezone: Europe/Berlin
-"""
-
-
-def test_a_listing_past_the_threshold_plans_and_converges(
-    driver: Driver, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    events = "".join(EVENT.format(i=i, day=1 + i % 28, text="lorem ipsum " * 1000)
-                     for i in range(60))
-    driver.write(BIG_OFFICE.format(events=events))
-    driver.converge()
-    decoded: list[int] = []
-    real = jsonpieces.loads
-
-    def spy(data: bytes, pause: object, piece: int = jsonpieces.PIECE) -> object:
-        decoded.append(len(data))
-        return real(data, pause, piece)  # type: ignore[arg-type]  # the pause passed on
-    monkeypatch.setattr(jsonpieces, "loads", spy)
-    plan = driver.plan()
-    assert plan.empty
-    assert decoded and decoded[0] >= http.PIECEWISE_FROM  # the listing went through pieces
-    assert plan.inventory["office.archive"] == {"events": 60}

@@ -18,6 +18,7 @@ from typing import Any
 from reconciler import greenio, secrets
 from reconciler.errors import ApiError, ResponseError
 from reconciler.http import TEMPORARY_STATUSES, Answer, HttpClient, RetryPolicy, decode_json
+from reconciler.providers.onlyoffice.listing import decode_listing
 
 API = "/api/2.0"
 
@@ -104,6 +105,13 @@ class OnlyOfficeClient:
         response = self.http.request(method, path, address=address, json=body,
                                      params=params, idempotent=idempotent)
         return unwrap(response, address, method, path)
+
+
+    def listing(self, path: str, address: str) -> list[Any] | None:
+        """``GET calendar/calendars/{start}/{end}``: the calendars, with only the fields
+        calrecon reads (:mod:`~reconciler.providers.onlyoffice.listing`); None for ``{}``."""
+        response = self.http.request("GET", path, address=address)
+        return decode_listing(response, address, "GET", path, greenio.checkpoint)
 
 
 def unwrap(response: Answer, address: str, method: str, path: str) -> Any:

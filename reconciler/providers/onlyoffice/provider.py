@@ -56,8 +56,8 @@ class OnlyOfficeProvider:
             today = dt.date.today()
             window = (today, today + dt.timedelta(days=1))
         path = f"{CAL}/calendars/{window[0]}/{window[1]}"
-        raws = self.client.call("GET", path, self.name)
-        if not isinstance(raws, list):
+        raws = self.client.listing(path, self.name)
+        if raws is None:
             with reading(self.name, "GET", path):
                 raise ResponseError("the envelope's response is not a list")
         refs = []
