@@ -18,6 +18,7 @@ from typing import Any
 from reconciler import greenio, secrets
 from reconciler.errors import ApiError, ResponseError
 from reconciler.http import TEMPORARY_STATUSES, Answer, HttpClient, RetryPolicy, decode_json
+from reconciler.providers.onlyoffice.envelope import open_envelope
 from reconciler.providers.onlyoffice.listing import decode_listing
 
 API = "/api/2.0"
@@ -116,14 +117,4 @@ class OnlyOfficeClient:
 
 def unwrap(response: Answer, address: str, method: str, path: str) -> Any:
     body = decode_json(response, address, method, path)
-    if not isinstance(body, dict) or "status" not in body:
-        raise ResponseError(f"{address}: {method} {path} answered HTTP {response.status_code} "
-                            "with a body that is not an ONLYOFFICE envelope", address=address,
-                            method=method, path=path, status=response.status_code)
-    if body.get("status") != 0:
-        message = (body.get("error") or {}).get("message", "no message")
-        raise ApiError(f"{address}: {method} {path} failed with HTTP {response.status_code} "
-                       f"(envelope status {body.get('status')}): {message}", address=address,
-                       method=method, path=path, status=response.status_code)
-    result = body.get("response")
-    return None if result == {} else result
+    return open_envelope(body, response.status_code, address, method, path)

@@ -34,8 +34,9 @@ from typing import Any, TypedDict
 
 import msgspec
 
-from reconciler.errors import ApiError, ResponseError
+from reconciler.errors import ResponseError
 from reconciler.http import Answer
+from reconciler.providers.onlyoffice.envelope import open_envelope
 
 PIECE = 64 * 1024  # bytes decoded between two pauses: about 0.3 ms of CPU
 
@@ -115,17 +116,8 @@ def decode_listing(response: Answer, address: str, method: str, path: str,
     except msgspec.DecodeError:
         excerpt = " ".join(response.text.split())[:120]
         raise problem(f"with a body that is not JSON: {excerpt!r}") from None
-    if not isinstance(body, dict) or "status" not in body:
-        raise problem("with a body that is not an ONLYOFFICE envelope")
-    if body.get("status") != 0:
-        error = body.get("error")
-        message = error.get("message", "no message") if isinstance(error, dict) \
-            else "no message"
-        raise ApiError(f"{address}: {method} {path} failed with HTTP {status} (envelope "
-                       f"status {body.get('status')}): {message}", address=address,
-                       method=method, path=path, status=status)
-    raws = body.get("response")
-    if raws == {}:
+    raws = open_envelope(body, status, address, method, path)
+    if raws is None:
         return None
     if not isinstance(raws, list):
         raise problem("with an envelope whose response is not a list")
