@@ -17,6 +17,8 @@ from reconciler.sandbox.base import DELAY_KEY, Faults
 from reconciler.sandbox.server import Sandbox
 from reconciler.sandbox.serving import LoopServer
 
+SLOW_ARRIVED = threading.Event()  # set when _echo is asked for /slow
+
 
 def _echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     """A WSGI app answering with what it was given; ``/slow`` asks for 0.3 s of delay,
@@ -27,6 +29,7 @@ def _echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
                      body.decode()]).encode()
     if environ["PATH_INFO"] == "/slow":
         environ[DELAY_KEY] = 0.3
+        SLOW_ARRIVED.set()
     if environ["PATH_INFO"] == "/busy":  # an emulator that takes 0.3 s, asked for 0.4 s
         time.sleep(0.3)
         environ[DELAY_KEY] = 0.4
@@ -123,9 +126,12 @@ def test_stop_ends_the_thread_and_closes_kept_alive_connections() -> None:
 def test_stop_does_not_wait_for_answers_held_back() -> None:
     server = LoopServer()
     port = server.start({"echo": _echo})["echo"]
+    SLOW_ARRIVED.clear()
     pending = threading.Thread(target=lambda: _quietly(f"http://127.0.0.1:{port}/slow"))
     pending.start()
-    time.sleep(0.05)
+    # Stop once the answer is being held back, not before: a request still being set up
+    # when the server stops is another case (see the closing note of issue 7).
+    assert SLOW_ARRIVED.wait(timeout=5)
     started = time.perf_counter()
     server.stop()
     assert time.perf_counter() - started < 2
