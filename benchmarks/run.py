@@ -7,7 +7,7 @@ that YAML once (in a child process), then serves the emulators from another chil
 1. no-op plan at ``--latency`` (default 20 ms) and ``--parallelism`` (16): wall time, requests,
    the lower bound ``requests x latency / parallelism`` and the ratio wall / bound;
 2. CPU microseconds per managed resource (calendars + events) of a no-op plan at zero latency;
-   (1) and (2) are the medians of ``RUNS`` plans after a warm-up;
+   (1) and (2) are the medians of ``--runs`` plans (default 5) after a warm-up;
 3. apply of 1% changed resources: write requests sent vs resources changed;
 4. peak memory (max RSS of this process);
 plus a comparison: one DeepDiff over the whole desired vs live tree, against calrecon's
@@ -32,11 +32,13 @@ from typing import Any
 import yaml
 from deepdiff import DeepDiff
 
+from reconciler import greenio
 from reconciler.apply import apply_plan
 from reconciler.diff import diff
 from reconciler.http import STATS, RetryPolicy
 from reconciler.loader import load
 from reconciler.planner import canonical_calendar, fetch, make_plan
+from reconciler.providers.lineworks.provider import LineWorksProvider
 from reconciler.providers.registry import build_providers
 from reconciler.sandbox.server import Sandbox
 
@@ -57,7 +59,7 @@ SCENARIOS = {
     "org-small": Scenario(50, 10, 50, 20, 25, 50),
 }
 PROFILE = "pro_bench"
-RUNS = 5  # no-op plans per figure; the median is reported (a shared machine is noisy)
+RUNS = 5  # no-op plans per figure by default; the median is reported (a shared machine is noisy)
 ROLES = ["manage", "write", "read", "free_busy"]
 
 
@@ -154,9 +156,9 @@ class Server:
             proc.wait(timeout=30)
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
+def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Every figure, for the YAML and emulator state written under ``work``."""
     scenario = SCENARIOS[args.scenario]
-    work = Path(tempfile.mkdtemp(prefix="calrecon-bench-"))
     folder, state = work / "yaml", work / "state.json"
     folder.mkdir()
     document = generate(scenario)
@@ -188,17 +190,21 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     server = Server(state, args.latency)
     try:
-        plan_once(server)  # warm-up: imports, connection pools, emulator caches
-        runs = [plan_once(server) for _ in range(RUNS)]
+        requests = plan_once(server)[3]  # warm-up: imports, connection pools, emulator caches
+        transport_floor(desired, server, policy, args.parallelism, requests)
+        runs, floors = [], []
+        for _ in range(args.runs):  # interleaved: a slow minute slows both alike
+            runs.append(plan_once(server))
+            floors.append(transport_floor(desired, server, policy, args.parallelism, requests))
     finally:
         server.stop()
     noop_wall = statistics.median(run[1] for run in runs)
-    requests = runs[0][3]
+    floor_wall = statistics.median(floors)
     bound = requests * args.latency / args.parallelism
 
     server = Server(state, 0.0)
     try:
-        cpu = statistics.median(plan_once(server)[2] for _ in range(RUNS))
+        cpu = statistics.median(plan_once(server)[2] for _ in range(args.runs))
         naive_s, ours_s = compare_diffs(desired, server, policy, args.parallelism)
         changed, writes = apply_one_percent(document, folder, server, policy, args.parallelism)
     finally:
@@ -209,12 +215,40 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "events": events, "latency_s": args.latency, "parallelism": args.parallelism,
         "noop_wall_s": round(noop_wall, 3), "lower_bound_s": round(bound, 3),
         "ratio": round(noop_wall / bound, 3) if bound else None,
+        "floor_wall_s": round(floor_wall, 3),
+        "floor_ratio": round(floor_wall / bound, 3) if bound else None,
         "cpu_us_per_resource": round(cpu / resources * 1e6, 1), "requests": requests,
         "write_requests": writes, "changed_resources": changed,
         "peak_mib": round(peak_mib, 1), "load_s": round(load_s, 3),
         "populate_s": round(populate_s, 1), "naive_deepdiff_s": round(naive_s, 3),
         "per_resource_diff_s": round(ours_s, 3),
     }
+
+
+def transport_floor(desired: Any, server: Server, policy: RetryPolicy, parallelism: int,
+                    requests: int) -> float:
+    """Wall time of ``requests`` bare reads of LINE WORKS calendars (answered from the
+    emulator's cache), ``parallelism`` at a time, through the HTTP client a plan uses: the
+    part of the no-op plan's wall time that is the machine's and the emulators', not the
+    planning's. Seconds."""
+    providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
+                                parallelism=parallelism)
+    works = providers["works"]
+    assert isinstance(works, LineWorksProvider)
+    try:
+        refs: list[Any] = []
+        pool = greenio.GreenPool(parallelism)
+        pool.submit(lambda: refs.extend(works.list_calendars(None)))
+        pool.run()
+        pool = greenio.GreenPool(parallelism)
+        for n in range(requests):
+            pool.submit(works.client.get_calendar, refs[n % len(refs)].id, "floor")
+        started = time.perf_counter()
+        pool.run()
+        return time.perf_counter() - started
+    finally:
+        for p in providers.values():
+            p.close()
 
 
 def compare_diffs(desired: Any, server: Server, policy: RetryPolicy,
@@ -280,15 +314,21 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02,
                         help="seconds the emulators add to each request (default 0.02)")
     parser.add_argument("--parallelism", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=RUNS,
+                        help=f"no-op plans per figure, after a warm-up; the median is reported "
+                             f"(default {RUNS})")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--populate", nargs=2, metavar=("FOLDER", "STATE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     if args.populate:
         populate(Path(args.populate[0]), Path(args.populate[1]))
         return
     os.environ.pop("CALRECON_SANDBOX_STATE", None)
-    figures = measure(args)
+    with tempfile.TemporaryDirectory(prefix="calrecon-bench-") as work:
+        figures = measure(args, Path(work))
     if args.json:
         print(json.dumps(figures))
         return
@@ -299,6 +339,8 @@ def main() -> None:
     print(f"requests: {figures['requests']}")
     print(f"lower bound (requests x latency / parallelism): {figures['lower_bound_s']} s")
     print(f"ratio wall / bound: {figures['ratio']}")
+    print(f"transport floor ({figures['requests']} bare reads, same parallelism, interleaved "
+          f"with the plans): {figures['floor_wall_s']} s, ratio {figures['floor_ratio']}")
     print(f"CPU per managed resource (no-op plan, zero latency): "
           f"{figures['cpu_us_per_resource']} us")
     print(f"apply of 1%: {figures['write_requests']} write requests for "
