@@ -350,12 +350,18 @@ def decode_json(response: Answer, address: str, method: str, path: str) -> Any:
             return jsonpieces.loads(content, greenio.checkpoint)
         return orjson.loads(content)
     except ValueError:  # orjson's JSONDecodeError and jsonpieces' are both ValueErrors
-        excerpt = " ".join(response.text.split())[:120]
-        raise ResponseError(
-            f"{address}: {method} {path} answered HTTP {response.status_code} with a body "
-            f"that is not JSON: {excerpt!r}",
-            address=address, method=method, path=path, status=response.status_code,
-        ) from None
+        raise not_json(response, address, method, path) from None
+
+
+def not_json(response: Answer, address: str, method: str, path: str) -> ResponseError:
+    """The error for an answer whose body is not JSON: the resource, the request, the status
+    and the body's first 120 characters, whitespace folded (an HTML error page, mostly)."""
+    excerpt = " ".join(response.text.split())[:120]
+    return ResponseError(
+        f"{address}: {method} {path} answered HTTP {response.status_code} with a body "
+        f"that is not JSON: {excerpt!r}",
+        address=address, method=method, path=path, status=response.status_code,
+    )
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

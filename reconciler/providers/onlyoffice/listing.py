@@ -35,7 +35,7 @@ from typing import Any, TypedDict
 import msgspec
 
 from reconciler.errors import ResponseError
-from reconciler.http import Answer
+from reconciler.http import Answer, not_json
 from reconciler.providers.onlyoffice.envelope import open_envelope
 
 PIECE = 64 * 1024  # bytes decoded between two pauses: about 0.3 ms of CPU
@@ -114,8 +114,7 @@ def decode_listing(response: Answer, address: str, method: str, path: str,
     except msgspec.ValidationError as exc:
         raise problem(f"with an answer of an unexpected shape: {exc}") from None
     except msgspec.DecodeError:
-        excerpt = " ".join(response.text.split())[:120]
-        raise problem(f"with a body that is not JSON: {excerpt!r}") from None
+        raise not_json(response, address, method, path) from None
     raws = open_envelope(body, status, address, method, path)
     if raws is None:
         return None
