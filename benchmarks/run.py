@@ -5,7 +5,10 @@ that YAML once (in a child process), then serves the emulators from another chil
 (``calrecon sandbox serve``), so that every figure below is the client's alone:
 
 1. no-op plan at ``--latency`` (default 20 ms) and ``--parallelism`` (16): wall time, requests,
-   the lower bound ``requests x latency / parallelism`` and the ratio wall / bound;
+   the lower bound ``requests x latency / parallelism`` and the ratio wall / bound; beside
+   it, the transport floor: as many bare reads of LINE WORKS calendars through the same HTTP
+   client and task pool, at the same parallelism and interleaved with the plans, i.e. what
+   this machine and the emulators allow a client with nothing to plan;
 2. CPU microseconds per managed resource (calendars + events) of a no-op plan at zero latency;
    (1) and (2) are the medians of ``--runs`` plans (default 5) after a warm-up;
 3. apply of 1% changed resources: write requests sent vs resources changed;
