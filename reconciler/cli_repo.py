@@ -103,7 +103,7 @@ def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ..
     box = None
     try:
         if sandbox:
-            box = Sandbox(sandbox_state).start()
+            box = Sandbox(sandbox_state, record_requests=False).start()  # no one reads the log
         providers = build_providers(desired, sandbox=box.endpoints() if box else None,
                                     names=[provider_name])
         try:

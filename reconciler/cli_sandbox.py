@@ -34,8 +34,9 @@ def sandbox() -> None:
               type=click.Choice(["lineworks", "onlyoffice", "cronofy"]),
               help="Serve only these emulators (repeatable); e.g. one process each.")
 @click.option("--cache-reads", is_flag=True,
-              help="Answer repeated GETs from a cache that every write clears (for benchmarks: "
-                   "then the emulator's own Python costs little).")
+              help="Answer repeated GETs from a cache that every write clears; the token "
+                   "and the rate budget are still checked (for benchmarks: then the "
+                   "emulator's own Python costs little).")
 def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tuple[str, ...],
           cache_reads: bool) -> None:
     """Run the emulators in the foreground until Ctrl-C.
@@ -43,7 +44,10 @@ def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tup
     Prints each emulator's base URL and token, so curl or any other client can use them.
     """
     try:
-        box = Sandbox(state, faults=Faults(latency=latency), rate_limit=rate_limit)
+        # Nobody can read a served emulator's request log: kept, it would grow for as long
+        # as the server runs.
+        box = Sandbox(state, faults=Faults(latency=latency), rate_limit=rate_limit,
+                      record_requests=False)
         if only:
             box.emulators = {k: v for k, v in box.emulators.items() if k in only}
         for emulator in box.emulators.values():

@@ -4,7 +4,12 @@ An emulator is a WSGI application (Werkzeug) holding its state in memory behind 
 written from shared/providers.md, never from our clients, so that it checks them.
 
 - Every request is recorded (method, path, query, JSON body) *before* any fault is injected,
-  so tests can count what a client sent.
+  so tests can count what a client sent; a long-lived emulator that nobody asks
+  (``calrecon sandbox serve``) turns this off with ``record_requests``, so that its memory
+  does not grow with every request served.
+- ``cache_reads`` keeps GET answers until the next write, to answer repeated reads cheaply;
+  a cached answer still checks the token, counts against the rate budget and carries fresh
+  rate-limit headers, as an uncached one does.
 - :class:`Faults` injects, from a seed, latency, 429 with ``Retry-After``, 500, 503 and
   dropped connections (the answer stops short of its Content-Length and the server closes
   the connection, as a crashed proxy does). Latency and slow answers are asked of the
@@ -107,12 +112,13 @@ class Emulator:
         self.faults = faults or Faults()
         self.lock = threading.RLock()
         self.requests: list[RecordedRequest] = []
+        self.record_requests = True  # False: self.requests stays empty (see the module doc)
         self.denied: list[tuple[str, int]] = []
         self.corrupted: list[tuple[str, Response]] = []
         # Opt-in (sandbox serve --cache-reads): GET answers are kept until the next write.
         # Only safe when all changes come over HTTP; tests that edit state directly leave it off.
         self.cache_reads = False
-        self._cache: dict[tuple[str, bytes], Rendered] = {}
+        self._cache: dict[tuple[str, bytes], tuple[str, Rendered]] = {}  # -> endpoint, answer
         self.url_map = Map(list(self.rules()), strict_slashes=False)
 
     # -- for subclasses -------------------------------------------------------------------
@@ -213,7 +219,7 @@ class Emulator:
                 with self.lock:
                     self._cache.clear()
             elif cache_key in self._cache:
-                return self._cache[cache_key]
+                return self._cached(request, *self._cache[cache_key])
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match(self.route_path(request.path))
@@ -234,16 +240,30 @@ class Emulator:
                 response = handler(request, **args)
         except ApiFailure as exc:
             response = self.failure(exc)
-        response.headers.update(self.extra_headers(request, str(endpoint)))
+        extra = self.extra_headers(request, str(endpoint))
         if self.cache_reads and request.method == "GET" and response.status_code == 200 \
                 and not response.is_streamed:
+            # Kept without the per-request headers (rate-limit counters): _cached adds fresh ones.
             rendered = Rendered.of(response, environ)
             with self.lock:
-                self._cache[cache_key] = rendered
-            return rendered
+                self._cache[cache_key] = (str(endpoint), rendered)
+            return rendered.with_headers(extra)
+        response.headers.update(extra)
         return response
 
+    def _cached(self, request: Request, endpoint: str, answer: Rendered) -> Response | Rendered:
+        """A kept answer, after the checks an uncached read makes once routed: the token,
+        then the rate budget (a cached read spends it too)."""
+        if not self.authorized(request, endpoint):
+            return self.error(401, "Authentication failed", "UNAUTHORIZED")
+        limited = self.throttled(request, endpoint)
+        if limited is not None:
+            return limited
+        return answer.with_headers(self.extra_headers(request, endpoint))
+
     def _record(self, request: Request) -> None:
+        if not self.record_requests:
+            return
         body: Any = None
         raw = request.get_data(cache=True)
         if raw:
@@ -289,6 +309,12 @@ class Rendered:
     def of(cls, response: Response, environ: dict[str, Any]) -> Rendered:
         chunks, status, headers = response.get_wsgi_response(environ)
         return cls(status, tuple(headers), b"".join(chunks))
+
+    def with_headers(self, extra: dict[str, str]) -> Rendered:
+        """The same answer with ``extra`` headers after its own (none of which they name)."""
+        if not extra:
+            return self
+        return Rendered(self.status, self.headers + tuple(extra.items()), self.body)
 
 
 def json_body(request: Request) -> Any:

@@ -53,7 +53,11 @@ class Sandbox:
         faults: Faults | None = None,
         seed: bool = True,
         rate_limit: int = 240,
+        record_requests: bool = True,
     ) -> None:
+        """``record_requests=False`` when nobody will read the emulators' request logs (a
+        command's own sandbox, ``sandbox serve``): they then stay empty instead of growing
+        with every request, and :meth:`request_count` and :meth:`write_count` say 0."""
         self.state_file = state_file
         self.lineworks = LineWorksEmulator(TOKENS["lineworks"], faults, rate_limit=rate_limit)
         self.onlyoffice = OnlyOfficeEmulator(TOKENS["onlyoffice"], faults)
@@ -61,6 +65,8 @@ class Sandbox:
         self.emulators: dict[str, Emulator] = {"lineworks": self.lineworks,
                                                "onlyoffice": self.onlyoffice,
                                                "cronofy": self.cronofy}
+        for emulator in self.emulators.values():
+            emulator.record_requests = record_requests
         self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": "", "cronofy": ""}
         self._server: LoopServer | None = None
         self._ports: dict[str, int] = {}
