@@ -13,7 +13,10 @@ Contract of :class:`GreenPool`:
   the lanes in turn, each lane first in, first out;
 - :meth:`~GreenPool.run` runs at most ``size`` tasks at a time on a new event loop in the calling
   thread and returns when all are done; the first failure is re-raised there, and tasks still
-  queued after a failure are dropped (running ones finish);
+  queued after a failure are dropped (running ones finish). Called from a thread that already
+  runs an event loop (an async application, a notebook), where a second loop cannot run, it
+  runs them on a thread of its own and blocks the caller until they are done, as any blocking
+  call does;
 - code in a task may call :func:`await_` (wait for a coroutine), :func:`sleep`,
   :func:`checkpoint` (let the others run a moment, between pieces of long CPU work) and
   :func:`blocking` (a blocking call on a worker thread, so that other tasks go on);
@@ -179,6 +182,29 @@ class GreenPool:
         return item
 
     def run(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no loop runs in this thread
+            self._run_here()
+        else:
+            crashed: list[BaseException] = []  # the loop's own failure, not a task's
+
+            def run_there() -> None:
+                try:
+                    self._run_here()
+                except BaseException as exc:
+                    crashed.append(exc)
+
+            thread = threading.Thread(target=run_there, name="greenio-run")
+            thread.start()
+            thread.join()
+            if crashed:
+                raise crashed[0]
+        if self.error is not None:
+            raise self.error
+
+    def _run_here(self) -> None:
+        """Run every task on a new loop in this thread; failures are left in ``error``."""
         # uvloop where it is installed: a plan's loop turns once or twice per answer, and
         # with uvloop a large no-op plan takes ~5% less CPU (benchmarks/, org-large).
         loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
@@ -194,8 +220,6 @@ class GreenPool:
                 self.executor.shutdown(wait=True)
                 loop.close()
                 self.loop = None
-        if self.error is not None:
-            raise self.error
 
     async def _main(self) -> None:
         self._wake = asyncio.Event()

@@ -274,3 +274,43 @@ def test_plans_over_the_wire_on_the_standard_loop_too(
     monkeypatch.setattr(greenio, "uvloop", None)
     assert driver.plan().addresses == on_default.addresses
     driver.converge()  # apply, then an empty plan: both on the standard loop
+
+
+def test_runs_from_inside_a_running_loop_on_a_thread_of_its_own() -> None:
+    # An async application (or a notebook) calling calrecon: its loop already runs in this
+    # thread, where a second loop cannot; the pool must still run, and block like a call.
+    seen: list[tuple[bool, int]] = []
+
+    def task() -> None:
+        greenio.sleep(0.01)
+        seen.append((greenio.in_task(), threading.get_ident()))
+
+    def failing() -> None:
+        raise ValueError("inside")
+
+    async def caller() -> int:
+        pool = greenio.GreenPool(2)
+        for _ in range(3):
+            pool.submit(task)
+        pool.run()
+        bad = greenio.GreenPool(2)
+        bad.submit(failing)
+        with pytest.raises(ValueError, match="inside"):
+            bad.run()
+        return threading.get_ident()
+
+    caller_thread = asyncio.run(caller())
+    assert len(seen) == 3 and all(in_task for in_task, _ in seen)
+    assert {ident for _, ident in seen} != {caller_thread}
+
+
+def test_plans_over_the_wire_from_inside_a_running_loop(driver: Driver) -> None:
+    driver.write(TWO_PROVIDERS_WITH_EVENTS)
+    expected = driver.plan().addresses
+
+    async def caller() -> list[str]:
+        addresses = driver.plan().addresses
+        driver.converge()  # apply, then an empty plan, all from inside the loop
+        return addresses
+
+    assert expected and asyncio.run(caller()) == expected
