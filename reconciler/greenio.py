@@ -69,6 +69,13 @@ class _Worker(greenlet.greenlet):
         self.waited = False
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new loop: uvloop's where it is installed, else asyncio's, which does the same.
+    Why uvloop: a plan's loop turns once or twice per answer, and with it a large no-op plan
+    takes ~5% less CPU (benchmarks/, org-large); the sandbox's server loop gains alike."""
+    return uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+
+
 def _current() -> _Worker | None:
     current = greenlet.getcurrent()
     return current if isinstance(current, _Worker) else None
@@ -205,9 +212,7 @@ class GreenPool:
 
     def _run_here(self) -> None:
         """Run every task on a new loop in this thread; failures are left in ``error``."""
-        # uvloop where it is installed: a plan's loop turns once or twice per answer, and
-        # with uvloop a large no-op plan takes ~5% less CPU (benchmarks/, org-large).
-        loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+        loop = new_event_loop()
         self.loop = loop
         # Only for blocking(): a caller's own transport (a proxy's, a test's).
         self.executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="read")

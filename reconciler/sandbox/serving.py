@@ -37,6 +37,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from reconciler.greenio import new_event_loop
 from reconciler.sandbox.base import DELAY_KEY
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -108,7 +109,7 @@ class LoopServer:
         # aiohttp logs every failed connection (a client that timed out and left, a dropped
         # answer) at ERROR: that is the faults doing their work, not news.
         logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-        loop = _new_loop()
+        loop = new_event_loop()
         ready = threading.Event()
         self._loop = loop
         self._thread = threading.Thread(target=_run_loop, args=(loop, ready),
@@ -181,14 +182,6 @@ class LoopServer:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop  # optional, as for plans: a cheaper loop where it is built
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
