@@ -42,6 +42,12 @@ from reconciler.sandbox.base import DELAY_KEY
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
+# aiohttp logs every failed connection (a client that timed out and left, a dropped answer) at
+# ERROR: in the sandbox that is the faults doing their work, not news. Its servers log here,
+# not to "aiohttp.server", so that other aiohttp servers in the process keep their logging.
+CONNECTION_LOG = logging.getLogger("reconciler.sandbox.connections")
+CONNECTION_LOG.setLevel(logging.CRITICAL)
+
 
 def environ_of(request: web.BaseRequest, body: bytes, port: int) -> dict[str, Any]:
     """The PEP 3333 environ of ``request``: the path percent-decoded (as latin-1 text, which
@@ -106,9 +112,6 @@ class LoopServer:
 
     def start(self, apps: dict[str, WsgiApp]) -> dict[str, int]:
         """Serve each application on a port of its own; name -> port."""
-        # aiohttp logs every failed connection (a client that timed out and left, a dropped
-        # answer) at ERROR: that is the faults doing their work, not news.
-        logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
         loop = new_event_loop()
         ready = threading.Event()
         self._loop = loop
@@ -157,7 +160,10 @@ class LoopServer:
                 pass  # the client left first (it timed out on a slow answer): nobody to tell
             return answer
 
-        runner = web.ServerRunner(web.Server(handle), access_log=None, shutdown_timeout=0)
+        # access_log=None on the Server, whose request handlers take it (a ServerRunner's is
+        # not passed on): no access line per request, at any logging level.
+        server = web.Server(handle, logger=CONNECTION_LOG, access_log=None)
+        runner = web.ServerRunner(server, shutdown_timeout=0)
         await runner.setup()
         self._runners.append(runner)  # stop() cleans it up, even if it never listens
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -100,6 +101,24 @@ def test_a_client_that_leaves_during_a_delay_does_not_break_the_server(served: A
         httpx.get(f"{base}/slow", timeout=0.05)
     time.sleep(0.4)  # the held answer is now written to a closed connection
     assert httpx.get(f"{base}/after").text == "GET|/after||||"
+
+
+def test_serving_logs_no_access_lines_and_leaves_aiohttp_logging_alone(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    aiohttp_level = logging.getLogger("aiohttp.server").level
+    server = LoopServer()
+    base = f"http://127.0.0.1:{server.start({'echo': _echo})['echo']}"
+    try:
+        with caplog.at_level(logging.DEBUG):
+            httpx.get(f"{base}/x")
+            with pytest.raises(httpx.RemoteProtocolError):
+                httpx.get(f"{base}/drop")
+    finally:
+        server.stop()
+    assert not [r for r in caplog.records if r.name.startswith("aiohttp")]
+    # Other aiohttp servers in the process (an application's) keep their logging.
+    assert logging.getLogger("aiohttp.server").level == aiohttp_level
 
 
 def test_stop_ends_the_thread_and_closes_kept_alive_connections() -> None:
