@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -61,7 +62,7 @@ def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tup
     click.echo(f"State: {state} (saved on exit). Press Ctrl-C to stop.")
     sys.stdout.flush()
     try:
-        signal.pause()
+        _wait_for_interrupt()
     except KeyboardInterrupt:
         pass
     finally:
@@ -72,6 +73,13 @@ def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tup
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _wait_for_interrupt() -> None:
+    """Return never; Ctrl-C or SIGTERM end the wait with KeyboardInterrupt. A sleep, not
+    ``signal.pause()``, which Windows does not have; a signal interrupts both."""
+    while True:
+        time.sleep(3600)
 
 
 @sandbox.command()

@@ -127,7 +127,14 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert result.stdout.startswith("calrecon, version ")
 
 
-def test_sandbox_serve_answers_any_client_and_saves_on_exit(tmp_path: Path) -> None:
+# The second way runs it as a platform without signal.pause (Windows) would.
+NO_PAUSE = ["-c", "import runpy, signal; del signal.pause; "
+                  "runpy.run_module('reconciler', run_name='__main__', alter_sys=True)"]
+
+
+@pytest.mark.parametrize("run", [["-m", "reconciler"], NO_PAUSE], ids=["posix", "no-pause"])
+def test_sandbox_serve_answers_any_client_and_saves_on_exit(tmp_path: Path,
+                                                            run: list[str]) -> None:
     import signal
     import subprocess
     import sys
@@ -136,7 +143,7 @@ def test_sandbox_serve_answers_any_client_and_saves_on_exit(tmp_path: Path) -> N
 
     state = tmp_path / "served.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--state", str(state)],
+        [sys.executable, *run, "sandbox", "serve", "--state", str(state)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
