@@ -1,21 +1,24 @@
 """LeanTransport over real loopback HTTP, both ways it sends (blocking ``http.client`` and,
 from a greenio task, asyncio connections): keep-alive reuse, connections the server closed,
-framing and content-encoding, and each failure mapped to the httpx exception the retry rules
-expect."""
+framing and content-encoding, TLS (a loopback server with a test CA's certificate), and each
+failure mapped to the httpx exception the retry rules expect."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import pytest
+import trustme
 
 from reconciler import greenio
 from reconciler.http import Answer, HttpClient, RetryPolicy
@@ -95,6 +98,35 @@ def server() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(tls_ca: trustme.CA) -> Iterator[str]:
+    """The same handler over HTTPS, with a certificate for 127.0.0.1 from ``tls_ca``."""
+    Handler.ports = set()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def trusted(tls_ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust ``tls_ca`` the way a user behind a company CA does: SSL_CERT_FILE."""
+    bundle = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
 
 
 @pytest.fixture(params=["blocking", "green"])
@@ -243,3 +275,29 @@ def test_proxy_from_the_environment_uses_httpx_transport(monkeypatch: pytest.Mon
                            max_connections=4)
     assert isinstance(proxied, httpx.HTTPTransport)
     assert isinstance(direct, LeanTransport)
+
+
+@pytest.mark.usefixtures("trusted")
+def test_https_requests_verify_the_server_and_keep_the_connection(
+        tls_server: str, run: Callable[[Callable[[], list[object]]], list[object]]) -> None:
+    http = HttpClient(provider="test", base_url=tls_server + "/base", headers={},
+                      policy=RetryPolicy(attempts=1))
+
+    def steps() -> list[object]:
+        return [http.request("GET", "/things/1", address="t", params={"q": "x y"}).json(),
+                http.request("POST", "/things", address="t", json={"n": 1}).status_code,
+                http.request("GET", "/things/2", address="t").json()]
+
+    assert run(steps) == [{"path": "/base/things/1?q=x+y"}, 201, {"path": "/base/things/2"}]
+    assert len(Handler.ports) == 1  # one TLS connection, kept alive
+    http.close()
+
+
+def test_https_to_a_server_nobody_vouches_for_is_a_connect_error(
+        tls_server: str, run: Callable[[Callable[[], object]], object],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the default trust store only
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        run(lambda: get(LeanTransport(timeout=5), tls_server + "/ok"))
+    assert not Handler.ports  # nothing was sent
