@@ -88,16 +88,23 @@ class Handler(BaseHTTPRequestHandler):
                                  "agent": self.headers["User-Agent"]}).encode(), status=201)
 
 
-@pytest.fixture
-def server() -> Iterator[str]:
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Handler on a loopback port (over TLS with ``tls``) until the generator is closed."""
     Handler.ports = set()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    yield from _serve()
 
 
 @pytest.fixture(scope="module")
@@ -108,17 +115,9 @@ def tls_ca() -> trustme.CA:
 @pytest.fixture
 def tls_server(tls_ca: trustme.CA) -> Iterator[str]:
     """The same handler over HTTPS, with a certificate for 127.0.0.1 from ``tls_ca``."""
-    Handler.ports = set()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls_ca.issue_cert("127.0.0.1").configure_cert(context)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    yield from _serve(context)
 
 
 @pytest.fixture
