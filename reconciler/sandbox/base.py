@@ -219,7 +219,11 @@ class Emulator:
                 with self.lock:
                     self._cache.clear()
             elif cache_key in self._cache:
-                return self._cached(request, *self._cache[cache_key])
+                endpoint, kept = self._cache[cache_key]
+                refused = self._refused(request, endpoint)  # a cached read is checked too
+                if refused is not None:
+                    return refused
+                return kept.with_headers(self.extra_headers(request, endpoint))
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match(self.route_path(request.path))
@@ -229,11 +233,9 @@ class Emulator:
             return self.error(405, "Method not allowed", "METHOD_NOT_ALLOWED")
         except HTTPException as exc:
             return self.error(exc.code or 400, exc.description or "bad request", "BAD_REQUEST")
-        if not self.authorized(request, str(endpoint)):
-            return self.error(401, "Authentication failed", "UNAUTHORIZED")
-        limited = self.throttled(request, str(endpoint))
-        if limited is not None:
-            return limited
+        refused = self._refused(request, str(endpoint))
+        if refused is not None:
+            return refused
         handler: Handler = getattr(self, f"on_{endpoint}")
         try:
             with self.lock:
@@ -243,7 +245,8 @@ class Emulator:
         extra = self.extra_headers(request, str(endpoint))
         if self.cache_reads and request.method == "GET" and response.status_code == 200 \
                 and not response.is_streamed:
-            # Kept without the per-request headers (rate-limit counters): _cached adds fresh ones.
+            # Kept without the per-request headers (rate-limit counters): each hit adds fresh
+            # ones.
             rendered = Rendered.of(response, environ)
             with self.lock:
                 self._cache[cache_key] = (str(endpoint), rendered)
@@ -251,15 +254,12 @@ class Emulator:
         response.headers.update(extra)
         return response
 
-    def _cached(self, request: Request, endpoint: str, answer: Rendered) -> Response | Rendered:
-        """A kept answer, after the checks an uncached read makes once routed: the token,
-        then the rate budget (a cached read spends it too)."""
+    def _refused(self, request: Request, endpoint: str) -> Response | None:
+        """The answer to a routed request that may not go on: 401 without the token, 429 over
+        the rate budget (which this spends); None when it may."""
         if not self.authorized(request, endpoint):
             return self.error(401, "Authentication failed", "UNAUTHORIZED")
-        limited = self.throttled(request, endpoint)
-        if limited is not None:
-            return limited
-        return answer.with_headers(self.extra_headers(request, endpoint))
+        return self.throttled(request, endpoint)
 
     def _record(self, request: Request) -> None:
         if not self.record_requests:
