@@ -31,6 +31,7 @@ must be held across a request, use :class:`Lock`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import time
@@ -137,21 +138,43 @@ def resource(key: Hashable, make: Callable[[], R]) -> R:
 
 class Lock:
     """A lock that may be held across a request: from a task, waiting for it lets the loop
-    run (the holder among them); elsewhere it blocks like ``threading.Lock``."""
+    run (the holder among them), and the release wakes the waiting tasks; elsewhere it blocks
+    like ``threading.Lock``. Waiters are not served in order: each woken task tries again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Makes a task's failed try and its joining the waiters one step against a release,
+        # so that no release can slip between them and leave the task asleep.
+        self._guard = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def __enter__(self) -> Lock:
-        if in_task():
-            while not self._lock.acquire(blocking=False):
-                await_(asyncio.sleep(0.001))
-        else:
+        if not in_task():
             self._lock.acquire()
-        return self
+            return self
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._guard:
+                if self._lock.acquire(blocking=False):
+                    return self
+                woken: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, woken))
+            await_(woken)
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+        with self._guard:
+            self._lock.release()
+            waiters, self._waiters = self._waiters, []
+        for loop, woken in waiters:
+            # The holder may be another thread's task, or no task at all: wake through the
+            # waiter's own loop. A loop already closed has no task left to wake.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_wake, woken)
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():  # a waiter cancelled meanwhile (its run failed) is left alone
+        woken.set_result(None)
 
 
 class GreenPool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from typing import Any
 
 import greenlet
 import pytest
@@ -168,6 +170,53 @@ def test_lock_held_across_a_wait_does_not_stall_the_loop() -> None:
     pool.submit(waiter)
     pool.run()
     assert order == ["held", "released", "waiter"]
+
+
+def test_a_task_waiting_for_the_lock_is_woken_by_the_release_not_polling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = greenio.Lock()
+    pool = greenio.GreenPool(2)
+    waits: list[greenlet.greenlet] = []  # the task of each wait
+    waiting: list[greenlet.greenlet] = []
+    real_await = greenio.await_
+
+    def counting_await(awaitable: Any) -> Any:
+        waits.append(greenlet.getcurrent())
+        return real_await(awaitable)
+
+    monkeypatch.setattr(greenio, "await_", counting_await)
+
+    def holder() -> None:
+        with lock:
+            greenio.sleep(0.1)
+
+    def waiter() -> None:
+        waiting.append(greenlet.getcurrent())
+        with lock:
+            pass
+
+    pool.submit(holder)
+    pool.submit(waiter)
+    pool.run()
+    # One wait for the release (a poll every millisecond would make a hundred).
+    assert 1 <= waits.count(waiting[0]) <= 2
+
+
+def test_a_release_from_another_thread_wakes_a_waiting_task() -> None:
+    lock = greenio.Lock()
+    got: list[float] = []
+    lock.__enter__()  # held by this thread, outside any task
+    released = time.monotonic() + 0.05
+    threading.Timer(0.05, lock.__exit__, (None, None, None)).start()
+
+    def waiter() -> None:
+        with lock:
+            got.append(time.monotonic())
+
+    pool = greenio.GreenPool(1)
+    pool.submit(waiter)
+    pool.run()
+    assert len(got) == 1 and got[0] >= released - 0.01
 
 
 def test_resources_are_per_run_and_closed_at_its_end() -> None:

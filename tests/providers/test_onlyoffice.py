@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler import greenio
 from reconciler.errors import ApiError
 from reconciler.loader import load
 from reconciler.model import Desired
 from reconciler.plan import Action
 from reconciler.planner import make_plan
+from reconciler.providers.onlyoffice.client import OnlyOfficeClient
 from reconciler.providers.registry import build_providers
+from reconciler.sandbox.base import Faults
 from reconciler.sandbox.onlyoffice import PASSWORD, USERNAME
 from reconciler.sandbox.server import Sandbox
 from tests.conftest import Driver
@@ -165,3 +168,23 @@ def test_wrong_password_is_a_clear_error(sandbox: Sandbox, driver: Driver) -> No
 
 def calendar_id(sandbox: Sandbox) -> int:
     return next(c["id"] for c in sandbox.onlyoffice.calendars.values() if c["title"] == "Board")
+
+
+def test_tasks_that_need_the_login_together_log_in_once(sandbox: Sandbox) -> None:
+    """Eight tasks reach for the connection while the first logs in (the login answer is
+    held back 50 ms): they wait for it, over the wire, and one login serves all of them."""
+    endpoint = sandbox.endpoints()["onlyoffice"]
+    client = OnlyOfficeClient(endpoint.base_url, username=USERNAME, password=PASSWORD)
+    sandbox.onlyoffice.faults = Faults(latency=0.05)
+    listed: list[object] = []
+    pool = greenio.GreenPool(8)
+    for _ in range(8):
+        pool.submit(lambda: listed.append(
+            client.listing("/api/2.0/calendar/calendars/2027-01-01/2027-01-31", "office")))
+    try:
+        pool.run()
+    finally:
+        client.close()
+        sandbox.onlyoffice.faults = Faults()
+    logins = [r for r in sandbox.onlyoffice.requests if r.path == "/api/2.0/authentication"]
+    assert len(logins) == 1 and len(listed) == 8
