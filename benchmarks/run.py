@@ -8,7 +8,8 @@ that YAML once (in a child process), then serves the emulators from another chil
    the lower bound ``requests x latency / parallelism`` and the ratio wall / bound; beside
    it, the transport floor: as many bare reads of LINE WORKS calendars through the same HTTP
    client and task pool, at the same parallelism and interleaved with the plans, i.e. what
-   this machine and the emulators allow a client with nothing to plan;
+   this machine and the emulators allow a client with nothing to plan; and the median run's
+   wall time above the bound, split by :func:`wall_split`;
 2. CPU microseconds per managed resource (calendars + events) of a no-op plan at zero latency;
    (1) and (2) are the medians of ``--runs`` plans (default 5) after a warm-up;
 3. apply of 1% changed resources: write requests sent vs resources changed;
@@ -178,22 +179,26 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     resources = calendars + events
     policy = RetryPolicy(attempts=3, base_wait=0.05, max_wait=1.0, timeout=60.0)
 
-    def plan_once(server: Server) -> tuple[Any, float, float, int]:
+    def plan_once(server: Server) -> tuple[float, float, int, dict[str, float]]:
+        """(wall, cpu, requests, wall_split) of one no-op plan."""
         providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
                                     parallelism=args.parallelism)
         STATS.reset()
-        wall, cpu = time.perf_counter(), time.process_time()
+        STATS.record_spans()
+        started, cpu = time.perf_counter(), time.process_time()
         plan = make_plan(desired, providers, args.parallelism)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        finished, cpu = time.perf_counter(), time.process_time() - cpu
+        spans = STATS.spans or []
         for p in providers.values():
             p.close()
         if not plan.empty:
             sys.exit(f"the no-op plan is not empty: {plan.addresses[:5]}")
-        return plan, wall, cpu, STATS.total()
+        return (finished - started, cpu, STATS.total(),
+                wall_split(spans, started, finished, args.parallelism, args.latency))
 
     server = Server(state, args.latency)
     try:
-        requests = plan_once(server)[3]  # warm-up: imports, connection pools, emulator caches
+        requests = plan_once(server)[2]  # warm-up: imports, connection pools, emulator caches
         ids = lineworks_ids(desired, server, policy)
         transport_floor(desired, server, policy, args.parallelism, requests, ids)
         runs, floors = [], []
@@ -203,13 +208,14 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                                           ids))
     finally:
         server.stop()
-    noop_wall = statistics.median(run[1] for run in runs)
+    noop_wall = statistics.median(run[0] for run in runs)
+    middle = sorted(runs, key=lambda run: run[0])[(len(runs) - 1) // 2]  # median_low's run
     floor_wall = statistics.median(floors)
     bound = requests * args.latency / args.parallelism
 
     server = Server(state, 0.0)
     try:
-        cpu = statistics.median(plan_once(server)[2] for _ in range(args.runs))
+        cpu = statistics.median(plan_once(server)[1] for _ in range(args.runs))
         naive_s, ours_s = compare_diffs(desired, server, policy, args.parallelism)
         changed, writes = apply_one_percent(document, folder, server, policy, args.parallelism)
     finally:
@@ -222,12 +228,46 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "ratio": round(noop_wall / bound, 3) if bound else None,
         "floor_wall_s": round(floor_wall, 3),
         "floor_ratio": round(floor_wall / bound, 3) if bound else None,
+        "median_run_wall_s": round(middle[0], 4),
+        "wall_above_bound_s": {k: round(v, 4) for k, v in middle[3].items()
+                               if k != "mean_exchange_ms"},
+        "mean_exchange_ms": round(middle[3]["mean_exchange_ms"], 2),
         "cpu_us_per_resource": round(cpu / resources * 1e6, 1), "requests": requests,
         "write_requests": writes, "changed_resources": changed,
         "peak_mib": round(peak_mib, 1), "load_s": round(load_s, 3),
         "populate_s": round(populate_s, 1), "naive_deepdiff_s": round(naive_s, 3),
         "per_resource_diff_s": round(ours_s, 3),
     }
+
+
+def wall_split(spans: list[tuple[float, float]], started: float, finished: float,
+               parallelism: int, latency: float) -> dict[str, float]:
+    """Where a plan's wall time above the bound ``requests x latency / parallelism`` went, in
+    seconds of wall time (slot seconds / parallelism), from each request's (sent, answered)
+    ``spans`` within [``started``, ``finished``]. The four parts add up to that excess:
+
+    - ``exchanges``: how much longer than ``latency`` the exchanges took (the emulators' and
+      the machine's share, and the client's own time to send and take in an answer);
+    - slot time not spent waiting on an answer: ``start``, until the ``parallelism``-th
+      request went out (calendars can be read only once their listings are in);
+      ``between``, until the last request went out (a freed slot busy with the client's own
+      work or waiting for the CPU, or with nothing queued); ``end``, after it (the last
+      answers, the last diffs, the plan put together).
+
+    Also ``mean_exchange_ms``."""
+    n = len(spans)
+    busy = sum(answered - sent for sent, answered in spans)
+    sends = sorted(sent for sent, _ in spans)
+    full = sends[min(parallelism, n) - 1] if n else finished
+    last = sends[-1] if n else finished
+
+    def idle(start: float, end: float) -> float:
+        waiting = sum(max(0.0, min(answered, end) - max(sent, start)) for sent, answered in spans)
+        return (parallelism * (end - start) - waiting) / parallelism
+
+    return {"exchanges": (busy - n * latency) / parallelism, "start": idle(started, full),
+            "between": idle(full, last), "end": idle(last, finished),
+            "mean_exchange_ms": busy / n * 1000 if n else 0.0}
 
 
 def lineworks_ids(desired: Any, server: Server, policy: RetryPolicy) -> list[str]:
@@ -352,6 +392,11 @@ def main() -> None:
     print(f"ratio wall / bound: {figures['ratio']}")
     print(f"transport floor ({figures['requests']} bare reads, same parallelism, interleaved "
           f"with the plans): {figures['floor_wall_s']} s, ratio {figures['floor_ratio']}")
+    split = figures["wall_above_bound_s"]
+    print(f"wall above the bound, median run ({figures['median_run_wall_s']} s): exchanges "
+          f"over the latency +{split['exchanges']} s (mean {figures['mean_exchange_ms']} ms); "
+          f"slots not waiting on an answer: at the start +{split['start']} s, between "
+          f"+{split['between']} s, at the end +{split['end']} s")
     print(f"CPU per managed resource (no-op plan, zero latency): "
           f"{figures['cpu_us_per_resource']} us")
     print(f"apply of 1%: {figures['write_requests']} write requests for "

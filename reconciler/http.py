@@ -47,15 +47,29 @@ log = logging.getLogger("reconciler.http")
 
 
 class RequestStats:
-    """Requests sent (attempts, retries included), by provider and method; thread-safe."""
+    """Requests sent (attempts, retries included), by provider and method; thread-safe.
+    After :meth:`record_spans`, also when each answered attempt was sent and answered."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
+        # (sent, answered) per answered attempt, time.perf_counter() seconds; None: not kept
+        self.spans: list[tuple[float, float]] | None = None
 
     def add(self, provider: str, method: str) -> None:
         with self._lock:
             self.counts[(provider, method)] += 1
+
+    def record_spans(self) -> None:
+        """Keep each answered attempt's (sent, answered) times until :meth:`reset` (for
+        ``benchmarks/``, which splits a plan's wall time with them)."""
+        with self._lock:
+            self.spans = []
+
+    def span(self, sent: float, answered: float) -> None:
+        if self.spans is not None:
+            with self._lock:
+                self.spans.append((sent, answered))
 
     def total(self, writes_only: bool = False) -> int:
         with self._lock:
@@ -65,6 +79,7 @@ class RequestStats:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.spans = None
 
 
 STATS = RequestStats()
@@ -261,7 +276,9 @@ class HttpClient:
             finally:
                 response.close()
             answer = Answer.of(response, request.url)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        finished = time.perf_counter()
+        STATS.span(started, finished)
+        elapsed_ms = (finished - started) * 1000
         log.info(
             "%s %s %s -> %d (%.0f ms)",
             self.provider, method, answer.url, answer.status_code, elapsed_ms,

@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.aiotransport import request_head
 from reconciler.errors import ApiError, TransportError
-from reconciler.http import Answer, HttpClient, RawRequests, RetryPolicy, _answer
+from reconciler.http import STATS, Answer, HttpClient, RawRequests, RetryPolicy, _answer
 
 TOKEN = "tok-0123456789-secret"
 
@@ -157,3 +157,18 @@ def test_answers_read_the_same_headers_either_way() -> None:
                           httpx.URL("http://api.test/"))
     assert direct.headers == via_httpx.headers
     assert direct.headers["vary"] == "Accept, Origin"
+
+
+def test_request_spans_are_kept_only_when_asked_for() -> None:
+    handler = scripted(httpx.Response(503), httpx.Response(200, json={}),
+                       httpx.Response(200, json={}))
+    http = client(handler, [])
+    STATS.reset()
+    http.request("GET", "/calendars/a", address="x")
+    assert STATS.spans is None and STATS.total() == 2
+    STATS.record_spans()
+    http.request("GET", "/calendars/b", address="x")
+    spans = STATS.spans
+    assert spans is not None and len(spans) == 1 and spans[0][0] <= spans[0][1]
+    STATS.reset()
+    assert STATS.spans is None and STATS.total() == 0
