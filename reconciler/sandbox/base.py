@@ -12,9 +12,16 @@ written from shared/providers.md, never from our clients, so that it checks them
   rate-limit headers, as an uncached one does.
 - :class:`Faults` injects, from a seed, latency, 429 with ``Retry-After``, 500, 503 and
   dropped connections (the answer stops short of its Content-Length and the server closes
-  the connection, as a crashed proxy does). Latency and slow answers are asked of the
-  server (``environ[DELAY_KEY]``, see :mod:`reconciler.sandbox.serving`): called directly
-  as a WSGI application, an emulator answers at once.
+  the connection, as a crashed proxy does). Those come *before* the emulator acts. ``lost``
+  faults come *after*: the request is carried out and its answer is lost on the way back
+  (a dropped connection, or a proxy's 502), the case in which a client that retries a
+  create makes a twin. Latency and slow answers are asked of the server
+  (``environ[DELAY_KEY]``, see :mod:`reconciler.sandbox.serving`): called directly as a
+  WSGI application, an emulator answers at once; a slow answer is also a fault after the
+  act, since the work is done before the answer is held back.
+- :meth:`Emulator.script` injects one fault into the requests that match a method and a
+  path fragment (a given number of times, before or after the emulator acts): for tests
+  that need one exact failure, such as the second page of a listing.
 - :meth:`Emulator.snapshot` / :meth:`Emulator.restore` give the state as JSON-able data.
 """
 
@@ -59,6 +66,7 @@ class Faults:
     slow_rate: float = 0.0  # probability of an extra ``slow_seconds`` delay
     slow_seconds: float = 0.0
     retry_after: int = 0  # the Retry-After value sent with injected 429s
+    rate_lost: float = 0.0  # carried out, then the answer is lost (dropped or a proxy's 502)
     injected: Counter[str] = field(init=False, default_factory=Counter)
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
@@ -67,8 +75,8 @@ class Faults:
         self._rng = random.Random(self.seed)
 
     def draw(self) -> tuple[str | None, float]:
-        """The fault for the next request ("429", "500", "503", "drop", or None) and the
-        seconds to hold its answer back. The delay is the server's to apply, after the
+        """The fault for the next request ("429", "500", "503", "drop", "lost", or None) and
+        the seconds to hold its answer back. The delay is the server's to apply, after the
         request is handled: a slow network, not a slow emulator, so a client that gives up
         on a slow write finds it done when it looks again."""
         with self._lock:
@@ -78,12 +86,48 @@ class Faults:
             self.injected["slow"] += 1
         delay = self.latency + (self.slow_seconds if slow else 0.0)
         for name, rate in (("429", self.rate_429), ("500", self.rate_500),
-                           ("503", self.rate_503), ("drop", self.rate_drop)):
+                           ("503", self.rate_503), ("drop", self.rate_drop),
+                           ("lost", self.rate_lost)):
             if roll < rate:
                 self.injected[name] += 1
                 return name, delay
             roll -= rate
         return None, delay
+
+    def lost_as(self) -> str:
+        """How a "lost" answer is lost: "drop" (the connection closes mid-body) or "502"
+        (a proxy's answer in place of the emulator's), one or the other at random."""
+        with self._lock:
+            return "drop" if self._rng.random() < 0.5 else "502"
+
+
+@dataclass
+class ScriptedFault:
+    """One fault for the requests matching ``method`` and ``fragment`` (a substring of the
+    path, or of ``path?query`` when it holds a ``?``), ``times`` times (None: always).
+
+    ``fault`` is "429", "500", "502", "503" or "drop" (the answer in place of the emulator's,
+    which never acts) when ``after`` is false; with ``after`` the emulator acts first and then
+    the answer is replaced: "drop" loses it mid-body, a status sends that error instead,
+    "slow" holds it back ``seconds`` (longer than the client's timeout, typically)."""
+
+    method: str
+    fragment: str
+    fault: str
+    after: bool = False
+    times: int | None = 1
+    seconds: float = 0.0
+    hits: int = 0
+
+    def matches(self, request: Request) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if request.method != self.method:
+            return False
+        target = request.path
+        if "?" in self.fragment:
+            target += "?" + request.query_string.decode("latin-1")
+        return self.fragment in target
 
 
 class ApiFailure(Exception):
@@ -115,6 +159,7 @@ class Emulator:
         self.record_requests = True  # False: self.requests stays empty (see the module doc)
         self.denied: list[tuple[str, int]] = []
         self.corrupted: list[tuple[str, Response]] = []
+        self.scripted: list[ScriptedFault] = []
         # Opt-in (sandbox serve --cache-reads): GET answers are kept until the next write.
         # Only safe when all changes come over HTTP; tests that edit state directly leave it off.
         self.cache_reads = False
@@ -175,6 +220,15 @@ class Emulator:
             self.corrupted.append((path_fragment, Response(body, status=status,
                                                            mimetype=mimetype)))
 
+    def script(self, method: str, fragment: str, fault: str, *, after: bool = False,
+               times: int | None = 1, seconds: float = 0.0) -> ScriptedFault:
+        """Inject ``fault`` into matching requests (see :class:`ScriptedFault`); the returned
+        rule counts its ``hits``."""
+        rule = ScriptedFault(method, fragment, fault, after, times, seconds)
+        with self.lock:
+            self.scripted.append(rule)
+        return rule
+
     def reset_log(self) -> None:
         with self.lock:
             self.requests.clear()
@@ -195,16 +249,33 @@ class Emulator:
 
     def dispatch(self, request: Request, environ: dict[str, Any]) -> Response | Rendered:
         self._record(request)
+        rule = self._scripted_for(request)
+        if rule is not None and not rule.after:
+            return DROP if rule.fault == "drop" else self.injected(int(rule.fault))
         fault, delay = self.faults.draw()
         if delay:
             environ[DELAY_KEY] = delay
         if fault == "drop":
             return DROP
+        if fault == "lost" or (rule is not None and rule.after):
+            # Carried out first: the answer is lost (or late) on its way back.
+            answer = self._act(request, environ)
+            if rule is None:
+                return DROP if self.faults.lost_as() == "drop" else self.injected(502)
+            if rule.fault == "slow":
+                environ[DELAY_KEY] = environ.get(DELAY_KEY, 0.0) + rule.seconds
+                return answer
+            return DROP if rule.fault == "drop" else self.injected(int(rule.fault))
         if fault is not None:
             failure = self.injected(int(fault))
             if fault in ("429", "503"):
                 failure.headers["Retry-After"] = str(self.faults.retry_after)
             return failure
+        return self._act(request, environ)
+
+    def _act(self, request: Request, environ: dict[str, Any]) -> Response | Rendered:
+        """The emulator's own answer: corrupted and denied paths, the read cache, routing,
+        the token and rate-budget checks, then the handler."""
         if request.method == "GET":
             for fragment, answer in self.corrupted:
                 if fragment in request.path:
@@ -253,6 +324,16 @@ class Emulator:
             return rendered.with_headers(extra)
         response.headers.update(extra)
         return response
+
+    def _scripted_for(self, request: Request) -> ScriptedFault | None:
+        if not self.scripted:
+            return None
+        with self.lock:
+            for rule in self.scripted:
+                if rule.matches(request):
+                    rule.hits += 1
+                    return rule
+        return None
 
     def _refused(self, request: Request, endpoint: str) -> Response | None:
         """The answer to a routed request that may not go on: 401 without the token, 429 over

@@ -14,7 +14,12 @@ that listing creates. Choices where it says NOT CONFIRMED:
 - timed events are answered in the calendar's time zone offset; all-day events as midnight
   UTC with the end day stored inclusively;
 - the window of ``calendars/{start}/{end}`` includes the whole end day;
-- injected 500/502/503 faults answer like a reverse proxy would: an HTML page, no envelope.
+- injected 500/502/503 faults answer like a reverse proxy would: an HTML page, no envelope;
+- a TEXT value (SUMMARY, DESCRIPTION, LOCATION) is read up to its first unescaped ``,`` or
+  ``;`` (RFC 5545 §3.3.11 requires both escaped), as a strict parser that takes the rest for
+  a second value or a parameter would: the choice that hurts most if a client forgot to
+  escape, since the text is then silently cut. The ICS as received is kept (``ics``) for
+  tests that look at the wire.
 """
 
 from __future__ import annotations
@@ -252,7 +257,7 @@ class OnlyOfficeEmulator(Emulator):
         if existing is None:
             existing = {"id": self._new_id(), "uid": uid, "exdates": []}
             self.events[existing["id"]] = existing
-        existing.update(fields, calendarId=cid, alert=alert, sharing=sharing)
+        existing.update(fields, calendarId=cid, alert=alert, sharing=sharing, ics=ics)
         return existing
 
     # -- handlers: auth and calendars -----------------------------------------------------
@@ -503,8 +508,9 @@ def _parse_ics(ics: str, calendar_zone: ZoneInfo) -> dict[str, Any]:
     end = event.decoded("DTEND") if event.get("DTEND") else start
     rule = event.get("RRULE")
     rrule = rule.to_ical().decode() if rule is not None else ""
-    fields: dict[str, Any] = {"title": str(event.get("SUMMARY", "")),
-                              "description": str(event.get("DESCRIPTION", "")), "rrule": rrule}
+    texts = _strict_texts(ics)
+    fields: dict[str, Any] = {"title": texts.get("SUMMARY", ""),
+                              "description": texts.get("DESCRIPTION", ""), "rrule": rrule}
     if not isinstance(start, dt.datetime):
         last = end - dt.timedelta(days=1) if end > start else start  # stored inclusively
         fields.update(allDay=True, start=start.isoformat(), end=last.isoformat(), tzid=None)
@@ -518,6 +524,54 @@ def _parse_ics(ics: str, calendar_zone: ZoneInfo) -> dict[str, Any]:
     fields.update(allDay=False, start=start.replace(tzinfo=None).isoformat(),
                   end=end.replace(tzinfo=None).isoformat(), tzid=zone.key)
     return fields
+
+
+_TEXT_PROPERTIES = ("SUMMARY", "DESCRIPTION", "LOCATION")
+
+
+def _strict_texts(ics: str) -> dict[str, str]:
+    """The TEXT properties of the first VEVENT, each read strictly: up to its first
+    unescaped ``,`` or ``;``, then unescaped (see the module docstring)."""
+    unfolded = ics.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    found: dict[str, str] = {}
+    inside = False
+    for line in unfolded.split("\n"):
+        if line == "BEGIN:VEVENT":
+            inside = True
+        elif line == "END:VEVENT":
+            break
+        elif inside:
+            name, value = _split_content_line(line)
+            if name in _TEXT_PROPERTIES and name not in found:
+                found[name] = _unescape_first(value)
+    return found
+
+
+def _split_content_line(line: str) -> tuple[str, str]:
+    """(NAME, value) of a content line: the value starts at the first ``:`` outside a
+    quoted parameter value (``ALTREP="http://..."``)."""
+    quoted = False
+    for index, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == ":" and not quoted:
+            return line[:index].split(";", 1)[0].upper(), line[index + 1:]
+    return line.upper(), ""
+
+
+def _unescape_first(value: str) -> str:
+    """The first value of a TEXT property, its escapes undone."""
+    out: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            nxt = next(chars, "")
+            out.append("\n" if nxt in ("n", "N") else nxt)
+        elif char in ",;":
+            break
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _event_span(event: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:

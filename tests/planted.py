@@ -1,0 +1,113 @@
+"""Planted bugs: each one a realistic mistake that loses data or leaks a secret, and the tests
+that must catch it. ``python -m tests.planted`` plants them one at a time in a copy of the
+tree and runs those tests there; every bug must make them fail. See docs/testing.md.
+
+A bug is a textual replacement (``old`` must occur exactly once in ``path``), so that a
+refactoring that moves the code makes this script say "cannot plant" instead of passing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Bug:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+BUGS = [
+    Bug("lineworks event update drops what the YAML does not manage",
+        "reconciler/providers/lineworks/mapping.py",
+        "comp = {k: v for k, v in (base or {}).items() if k not in READ_ONLY_EVENT_FIELDS}",
+        "comp: dict[str, Any] = {}",
+        ("tests/test_wire_state.py",)),
+    Bug("lineworks all-day events stored ending a day early (read back to match)",
+        "reconciler/providers/lineworks/mapping.py",
+        'comp["end"] = {"date": (last + dt.timedelta(days=1)).isoformat()}',
+        'comp["end"] = {"date": last.isoformat()}',
+        ("tests/test_wire_state.py",)),
+    Bug("ICS commas and semicolons not escaped",
+        "reconciler/providers/onlyoffice/ics.py",
+        'return text.decode("utf-8")',
+        'return text.decode("utf-8").replace("\\\\,", ",").replace("\\\\;", ";")',
+        ("tests/test_wire_state.py",)),
+    Bug("onlyoffice calendar update without members wipes its sharing",
+        "reconciler/providers/onlyoffice/mapping.py",
+        '"sharingOptions": sharing_options(desired.get("members", live_value.get("members", {}))),',
+        '"sharingOptions": sharing_options(desired.get("members", {})),',
+        ("tests/test_wire_state.py",)),
+    Bug("onlyoffice event description from the portal cleared by an update",
+        "reconciler/providers/onlyoffice/ics.py",
+        'event.add("description", value.get("description", ""))',
+        'event.add("description", "")',
+        ("tests/test_wire_state.py",)),
+]
+
+
+def plant(bug: Bug, tree: Path) -> None:
+    target = tree / bug.path
+    text = target.read_text()
+    if text.count(bug.old) != 1:
+        raise SystemExit(f"cannot plant {bug.name!r}: the code it changes is not in {bug.path} "
+                         "exactly once (moved?); update tests/planted.py")
+    target.write_text(text.replace(bug.old, bug.new))
+
+
+def caught(bug: Bug | None, tests: tuple[str, ...], quiet: bool) -> bool:
+    """True when ``tests`` fail (pytest's exit 1: a failed test, not an error of
+    collection) in a copy of the tree with ``bug`` planted; None plants nothing."""
+    with tempfile.TemporaryDirectory(prefix="calrecon-planted-") as tmp:
+        tree = Path(tmp)
+        for part in ("reconciler", "tests", "schemas", "examples"):
+            if (ROOT / part).exists():
+                shutil.copytree(ROOT / part, tree / part,
+                                ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+        if bug is not None:
+            plant(bug, tree)
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+            cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+            capture_output=True, text=True, check=False)
+        if run.returncode not in (0, 1) or (not quiet and run.returncode == 0):
+            print(run.stdout[-3000:], run.stderr[-2000:])
+        if run.returncode not in (0, 1):
+            raise SystemExit(f"pytest could not run the tests (exit {run.returncode})")
+        return run.returncode == 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", default="", help="only the bugs whose name contains this")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    args = parser.parse_args()
+    chosen = [bug for bug in BUGS if args.k in bug.name]
+    every_test = tuple(sorted({t for bug in chosen for t in bug.tests}))
+    if caught(None, every_test, quiet=False):  # the control: with no bug, they must pass
+        raise SystemExit("the tests fail with no bug planted: fix them first")
+    missed = []
+    for bug in chosen:
+        ok = caught(bug, bug.tests, args.quiet)
+        print(f"{'caught' if ok else 'MISSED'}  {bug.name}", flush=True)
+        if not ok:
+            missed.append(bug.name)
+    print(f"{len(missed)} missed")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
