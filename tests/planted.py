@@ -58,6 +58,35 @@ BUGS = [
 ]
 
 
+BUGS += [
+    Bug("lineworks: a failed second page of the calendar listing just ends the list",
+        "reconciler/providers/lineworks/client.py",
+        '            body = self._json("GET", path, address, params=params)\n'
+        '            items = body.get("calendarPersonals")',
+        '            try:\n'
+        '                body = self._json("GET", path, address, params=params)\n'
+        '            except Exception:\n'
+        '                return\n'
+        '            items = body.get("calendarPersonals")',
+        ("tests/test_read_failures.py",)),
+    Bug("lineworks: a 5xx reading a calendar is taken as 404",
+        "reconciler/providers/lineworks/client.py",
+        "            if exc.status == 404:",
+        "            if exc.status == 404 or exc.status >= 500:",
+        ("tests/test_read_failures.py",)),
+    Bug("creates retried after a read timeout",
+        "reconciler/http.py",
+        "return idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)",
+        "return idempotent or isinstance(exc, httpx.ConnectError | httpx.TimeoutException)",
+        ("tests/test_lost_answers.py",)),
+    Bug("a lineworks calendar create marked safe to retry",
+        "reconciler/providers/lineworks/provider.py",
+        "                               idempotent=False)]",
+        "                               idempotent=True)]",
+        ("tests/test_lost_answers.py",)),
+]
+
+
 def plant(bug: Bug, tree: Path) -> None:
     target = tree / bug.path
     text = target.read_text()

@@ -103,8 +103,8 @@ class Faults:
 
 @dataclass
 class ScriptedFault:
-    """One fault for the requests matching ``method`` and ``fragment`` (a substring of the
-    path, or of ``path?query`` when it holds a ``?``), ``times`` times (None: always).
+    """One fault for the requests matching ``method`` and ``fragment`` (a substring of
+    ``path?query``), ``times`` times (None: always).
 
     ``fault`` is "429", "500", "502", "503" or "drop" (the answer in place of the emulator's,
     which never acts) when ``after`` is false; with ``after`` the emulator acts first and then
@@ -125,7 +125,7 @@ class ScriptedFault:
         if request.method != self.method:
             return False
         target = request.path
-        if "?" in self.fragment:
+        if request.query_string:
             target += "?" + request.query_string.decode("latin-1")
         return self.fragment in target
 
