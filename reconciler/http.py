@@ -279,9 +279,10 @@ class HttpClient:
         finished = time.perf_counter()
         STATS.span(started, finished)
         elapsed_ms = (finished - started) * 1000
+        # The URL is the server's to choose for a next page: it may quote a token.
         log.info(
             "%s %s %s -> %d (%.0f ms)",
-            self.provider, method, answer.url, answer.status_code, elapsed_ms,
+            self.provider, method, secrets.redact(answer.url), answer.status_code, elapsed_ms,
         )
         if answer.status_code >= 400 and self._temporary(answer):
             raise _Temporary(answer)
@@ -331,9 +332,14 @@ class HttpClient:
 
     def _log_failure(self, exc: BaseException | None, method: str, path: str, attempt: int,
                      wait: float) -> None:
-        what = str(exc) if isinstance(exc, _Temporary) else type(exc).__name__
-        log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.provider, method, path, what,
-                    attempt, self.policy.attempts - 1, wait)
+        if isinstance(exc, _Temporary):
+            what = f"{exc}: {self.error_detail(exc.response)}"
+        else:
+            what = f"{type(exc).__name__}: {exc}"
+        # Redacted here, not only by the CLI's handler: the detail quotes the server's text,
+        # and a library user's own handlers see the record as it is made.
+        log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.provider, method, path,
+                    secrets.redact(what), attempt, self.policy.attempts - 1, wait)
 
     def _api_error(
         self, response: Answer, method: str, path: str, address: str
