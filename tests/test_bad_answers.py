@@ -1,20 +1,14 @@
 """Malformed provider answers: a clear error naming provider, address and status; no writes.
 
-And secrets: with -vv and every output format, no token reaches stdout, stderr, log records
-or plan files.
+(Secrets in answers are tests/test_secrets.py's.)
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 import pytest
-from click.testing import CliRunner
 
-from reconciler.cli import cli
 from reconciler.errors import ProviderError
-from reconciler.sandbox.server import TOKENS, Sandbox
+from reconciler.sandbox.server import Sandbox
 from tests.conftest import Driver
 
 WORKS = "calendars:\n  team:\n    provider: works\n    name: Team\n    description: d\n"
@@ -78,29 +72,8 @@ def test_malformed_answer_is_a_clear_error_and_sends_nothing(
     driver.write(yaml)
     sandbox.emulators[emulator].corrupt(fragment, body, status, mimetype)
     with pytest.raises(ProviderError) as info:
-        driver.plan()
+        driver.apply()  # reads first, as `calrecon apply` without a saved plan does
     message = str(info.value)
     for part in expected:
         assert part in message, message
     assert all(not e.writes() for e in sandbox.emulators.values())
-
-
-def test_no_token_in_any_output_log_or_plan_file(tmp_path: Path,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
-    examples = Path(__file__).resolve().parent.parent / "examples"
-    state, saved = str(tmp_path / "state.json"), tmp_path / "plan.json"
-    runner = CliRunner()
-    seen: list[str] = []
-    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
-    for fmt in ("text", "markdown", "json", "github"):
-        result = runner.invoke(cli, ["plan", str(examples), "--sandbox", "--sandbox-state", state,
-                                     "-vv", "--format", fmt, "--out", str(saved)])
-        seen += [result.stdout, result.stderr, saved.read_text()]
-    result = runner.invoke(cli, ["apply", str(examples), "--sandbox", "--sandbox-state", state,
-                                 "-vv", "--auto-approve"])
-    assert result.exit_code == 0
-    seen += [result.stdout, result.stderr]
-    seen += [r.getMessage() for r in caplog.records]
-    assert any("GET http://127.0.0.1" in s for s in seen)  # -vv did log the requests
-    for token in TOKENS.values():
-        assert all(token not in s for s in seen), token

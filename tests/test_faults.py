@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from reconciler.errors import ProviderError
@@ -24,24 +27,39 @@ CALENDARS = "calendars:\n" + "".join(
 )
 
 
-def test_apply_converges_through_429s_and_503s(driver: Driver, sandbox: Sandbox) -> None:
-    for i in range(12):
-        sandbox.lineworks.add_calendar(f"Calendar {i}", description="stale")
-    driver.write(CALENDARS)
-    sandbox.lineworks.faults = Faults(seed=7, rate_429=0.2, rate_503=0.15)
-    report = driver.apply()
-    assert report.ok, [o.detail for o in report.outcomes]
-    sandbox.lineworks.faults = Faults()
-    assert driver.plan().empty
-    injected = [r for r in sandbox.lineworks.requests]
-    assert len(injected) > 12 + 12 + 1  # retries happened
+def _apply_twelve_updates(tmp_path: Path, faults: Faults) -> tuple[int, Counter[str]]:
+    """Requests the emulator received for plan + apply + plan of 12 updates, and the
+    faults it injected."""
+    with Sandbox(seed=False) as box:
+        for i in range(12):
+            box.lineworks.add_calendar(f"Calendar {i}", description="stale")
+        folder = tmp_path / ("faulty" if faults.rate_429 else "clean")
+        folder.mkdir()
+        driver = Driver(box, folder)
+        driver.write(CALENDARS)
+        box.lineworks.faults = faults
+        report = driver.apply()
+        assert report.ok, [o.detail for o in report.outcomes]
+        injected = box.lineworks.faults.injected
+        box.lineworks.faults = Faults()
+        assert driver.plan().empty
+        return len(box.lineworks.requests), injected
+
+
+def test_apply_converges_through_429s_and_503s(tmp_path: Path) -> None:
+    clean, _ = _apply_twelve_updates(tmp_path, Faults())
+    faulty, injected = _apply_twelve_updates(tmp_path, Faults(seed=7, rate_429=0.2,
+                                                              rate_503=0.15))
+    assert injected["429"] and injected["503"], injected
+    # Each injected 429 or 503 was retried exactly once, and nothing else was sent.
+    assert faulty == clean + injected["429"] + injected["503"]
 
 
 def test_failed_creates_converge_on_the_next_apply_without_duplicates(
     driver: Driver, sandbox: Sandbox
 ) -> None:
     driver.write(CALENDARS)
-    sandbox.lineworks.faults = Faults(seed=3, rate_500=0.3, rate_drop=0.1)
+    sandbox.lineworks.faults = Faults(seed=3, rate_500=0.3, rate_drop=0.1, rate_lost=0.1)
     for _ in range(10):
         try:
             report = driver.apply()
@@ -49,12 +67,16 @@ def test_failed_creates_converge_on_the_next_apply_without_duplicates(
             continue  # a read failed: the plan was refused, nothing was sent
         if report.ok:
             break
+    injected = sandbox.lineworks.faults.injected
+    assert injected["500"] and injected["drop"] and injected["lost"], injected
     sandbox.lineworks.faults = Faults()
     report = driver.apply()
     assert report.ok
     assert driver.plan().empty
     names = sorted(c["calendarName"] for c in sandbox.lineworks.calendars.values())
     assert names == sorted(f"Calendar {i}" for i in range(12))  # no twins
+    created = [r.body["calendarName"] for r in sandbox.lineworks.acted_writes("POST")]
+    assert sorted(created) == names  # and one create carried out for each
 
 
 def test_a_failed_read_aborts_the_plan_and_sends_nothing(driver: Driver, sandbox: Sandbox) -> None:
@@ -62,7 +84,7 @@ def test_a_failed_read_aborts_the_plan_and_sends_nothing(driver: Driver, sandbox
     driver.write(CALENDARS)
     sandbox.lineworks.faults = Faults(rate_500=1.0)
     with pytest.raises(ProviderError) as info:
-        driver.plan()
+        driver.apply()  # reads first, as `calrecon apply` without a saved plan does
     assert "HTTP 500" in str(info.value)
     assert "GET /users/me/calendar-personals" in str(info.value)
     assert sandbox.lineworks.writes() == []
@@ -82,7 +104,7 @@ def test_a_calendar_read_failing_never_becomes_a_create(driver: Driver, sandbox:
     try:
         with pytest.raises(ProviderError, match=f"works.cal-0: GET /calendars/{cid} failed "
                                                 "with HTTP 403: FORBIDDEN: no access"):
-            driver.plan()
+            driver.apply()
     finally:
         sandbox.lineworks.on_get_calendar = original  # type: ignore[method-assign]
     assert sandbox.lineworks.writes() == []

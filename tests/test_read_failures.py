@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import IdentityError, ProviderError
+from reconciler.errors import ProviderError
 from reconciler.sandbox.server import Sandbox
 from tests.conftest import FAST_RETRIES, Driver
 
@@ -68,15 +68,6 @@ def test_a_5xx_reading_a_calendar_is_never_taken_for_404(driver: Driver, sandbox
     _fails_and_writes_nothing(driver, sandbox, "lineworks",
                               f"works.board: GET /calendars/{cid} failed with HTTP {status}")
     assert cid in sandbox.lineworks.calendars
-
-
-def test_a_404_reading_a_pinned_calendar_is_an_error_not_a_create(driver: Driver,
-                                                                 sandbox: Sandbox) -> None:
-    driver.write("calendars:\n  board:\n    provider: works\n    id: calendar-gone\n"
-                 "    name: Board\n")
-    with pytest.raises(IdentityError, match="calendar-gone"):
-        driver.plan()
-    assert sandbox.lineworks.writes() == []
 
 
 def test_a_failed_event_window_aborts_the_plan(driver: Driver, sandbox: Sandbox) -> None:

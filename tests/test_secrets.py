@@ -9,6 +9,7 @@ after the CLI's filter cleaned it), and caplog for every other logger (httpx, ht
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,14 +67,14 @@ def _echo(emulator: Any, body_of: Callable[[str], bytes], mimetype: str) -> None
 
 
 def _hostile(box: Sandbox) -> None:
-    _echo(box.lineworks, lambda t: (
-        '{"code": "INVALID_TOKEN", "description": "token Bearer %s is not valid"}' % t).encode(),
+    _echo(box.lineworks, lambda t: json.dumps(
+        {"code": "INVALID_TOKEN", "description": f"token Bearer {t} is not valid"}).encode(),
         "application/json")
     _echo(box.onlyoffice, lambda t: f"<html><body>Authorization: {t}</body></html>".encode(),
           "text/html")
-    _echo(box.cronofy, lambda t: ('{"errors": {"summary": [{"key": "errors.invalid", '
-                                  '"description": "bad for %s"}]}}' % t).encode(),
-          "application/json")
+    _echo(box.cronofy, lambda t: json.dumps({"errors": {"summary": [
+        {"key": "errors.invalid", "description": f"bad for {t}"}]}}).encode(),
+        "application/json")
 
 
 YAML = """\

@@ -143,6 +143,7 @@ class ApiFailure(Exception):
 Handler = Callable[..., Response]
 # environ key an emulator sets: seconds its server holds the answer back (latency, slow faults)
 DELAY_KEY = "calrecon.delay"
+RECORD_KEY = "calrecon.record"  # environ key: this request's RecordedRequest, once recorded
 DROP = Response(status=599)  # a marker: answer with a connection dropped mid-body
 
 
@@ -160,6 +161,9 @@ class Emulator:
         self.denied: list[tuple[str, int]] = []
         self.corrupted: list[tuple[str, Response]] = []
         self.scripted: list[ScriptedFault] = []
+        # Writes a handler carried out, with its status: what the service *did*, whatever
+        # the client heard (an answer lost afterwards still counts here).
+        self.acted: list[tuple[RecordedRequest, int]] = []
         # Opt-in (sandbox serve --cache-reads): GET answers are kept until the next write.
         # Only safe when all changes come over HTTP; tests that edit state directly leave it off.
         self.cache_reads = False
@@ -229,9 +233,16 @@ class Emulator:
             self.scripted.append(rule)
         return rule
 
+    def acted_writes(self, method: str | None = None) -> list[RecordedRequest]:
+        """Writes carried out with a 2xx answer (``method`` only, when given)."""
+        with self.lock:
+            return [r for r, status in self.acted if 200 <= status < 300
+                    and (method is None or r.method == method)]
+
     def reset_log(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.acted.clear()
 
     # -- WSGI -----------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -313,6 +324,10 @@ class Emulator:
                 response = handler(request, **args)
         except ApiFailure as exc:
             response = self.failure(exc)
+        record = environ.get(RECORD_KEY)
+        if record is not None and record.is_write:
+            with self.lock:
+                self.acted.append((record, response.status_code))
         extra = self.extra_headers(request, str(endpoint))
         if self.cache_reads and request.method == "GET" and response.status_code == 200 \
                 and not response.is_streamed:
@@ -359,6 +374,7 @@ class Emulator:
             body,
             _headers_of(request.environ),
         )
+        request.environ[RECORD_KEY] = entry
         with self.lock:
             self.requests.append(entry)
 

@@ -148,7 +148,7 @@ def test_ambiguous_name_is_an_error(driver: Driver, sandbox: Sandbox) -> None:
     second = sandbox.lineworks.add_calendar("Team")
     driver.write(TEAM)
     with pytest.raises(IdentityError) as info:
-        driver.plan()
+        driver.apply()  # reads first, as `calrecon apply` without a saved plan does
     message = str(info.value)
     assert "works.team" in message and first in message and second in message
     assert "pin" in message
@@ -172,7 +172,7 @@ calendars:
     name: Team
 """)
     with pytest.raises(IdentityError, match="does not exist"):
-        driver.plan()
+        driver.apply()
     assert sandbox.lineworks.writes() == []
 
 
