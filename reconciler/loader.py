@@ -83,7 +83,12 @@ class Loaded:
 
 
 class _TooBig(Exception):
-    pass
+    """A document over a size limit, located where the limit was crossed."""
+
+    def __init__(self, message: str, line: int, col: int) -> None:
+        super().__init__(message)
+        self.line = line
+        self.col = col
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
@@ -211,7 +216,7 @@ def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int
     try:
         data = builder.build(node, ())
     except _TooBig as exc:
-        return None, {}, [Problem(name, 1, 1, str(exc))]
+        return None, {}, [Problem(name, exc.line, exc.col, str(exc))]
     return data, builder.positions, builder.problems
 
 
@@ -228,9 +233,17 @@ class _Builder:
     def build(self, node: yaml.Node, path: YamlPath, depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _TooBig(f"document expands to more than {MAX_NODES} values (alias bomb?)")
+            # Aliased nodes carry their anchor's marks, so the place to name is the
+            # top-level key whose value expands: the line a reader can act on.
+            line, col = self.positions.get(path[:1], (1, 1))
+            raise _TooBig(f"the value of '{path[0]}' expands to more than {MAX_NODES} values "
+                          "(alias bomb?)" if path else
+                          f"document expands to more than {MAX_NODES} values (alias bomb?)",
+                          line, col)
         if depth > MAX_DEPTH:
-            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels")
+            mark = node.start_mark
+            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels (a recursive alias, "
+                          "or indentation gone wrong?)", mark.line + 1, mark.column + 1)
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.MappingNode):
             own = {id(k) for k, _ in node.value}
