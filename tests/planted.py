@@ -111,6 +111,25 @@ BUGS += [
 ]
 
 
+BUGS += [
+    Bug("onlyoffice alerts 2h and 1d swapped, both ways (convergence alone passes)",
+        "reconciler/providers/onlyoffice/mapping.py",
+        '"2h": 5, "1d": 6}',
+        '"2h": 6, "1d": 5}',
+        ("tests/providers/test_events.py",)),
+    Bug("lineworks roles write and read swapped, both ways",
+        "reconciler/providers/lineworks/mapping.py",
+        '    Role.WRITE.value: "EVENT_READ_WRITE",\n    Role.READ.value: "EVENT_READ",',
+        '    Role.WRITE.value: "EVENT_READ",\n    Role.READ.value: "EVENT_READ_WRITE",',
+        ("tests/providers/test_lineworks.py::test_each_field_converges",)),
+    Bug("cronofy start sent as wall time marked UTC",
+        "reconciler/providers/cronofy/mapping.py",
+        '        body["start"] = {"time": utc_text(start_instant(merged)), "tzid": zone}',
+        '        body["start"] = {"time": merged["start"] + "Z", "tzid": zone}',
+        ("tests/providers/test_cronofy.py",)),
+]
+
+
 def plant(bug: Bug, tree: Path) -> None:
     target = tree / bug.path
     text = target.read_text()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from reconciler.errors import PlanError, ProviderError
 from reconciler.plan import Action
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox
+from tests import wire
 from tests.conftest import Driver
 
 CAL = "cal_test_team"
@@ -72,6 +74,10 @@ def test_managed_event_field_converges(driver: Driver, cronofy: Sandbox, before:
     driver.converge()
     managed = [e for e in cronofy.cronofy.events.values() if not e["deleted"]]
     assert len(managed) == 1  # an upsert keyed by event_id: never a twin
+    expected = wire.yaml_event_view(yaml.safe_load(MANAGED.replace(before, after))
+                                    ["calendars"]["team"]["events"]["demo"])
+    expected.pop("rule")  # Cronofy managed events carry no recurrence here
+    wire.assert_stored_as(wire.cronofy_event_view(managed[0]), expected)
 
 
 def test_managed_event_writes_are_one_upsert_each(driver: Driver, cronofy: Sandbox) -> None:

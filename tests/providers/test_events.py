@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import textwrap
+from typing import Any
 
 import pytest
+import yaml
 
 from reconciler.errors import ProviderError
 from reconciler.plan import Action
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox
+from tests import wire
 from tests.conftest import Driver
 
 LONG_UNICODE = ("Überprüfung der Zahlen — 日本語の説明 — emoji 🎉 — " * 6)[:200]
@@ -64,15 +67,38 @@ CASES = [pytest.param(provider, edit, id=f"{provider}-{name}")
          for name, providers, edit in EDITS for provider in providers]
 
 
+ROLE_ACTIONS = {"read": "read", "manage": "full_access"}
+
+
+def expected_stored(provider: str, edit: str) -> dict[str, Any]:
+    """What the service must hold for ``edit``, from the YAML alone (tests/wire.py)."""
+    event = yaml.safe_load(edit)["ev"]
+    view = wire.yaml_event_view(event)
+    if provider == "office" and "sharing" in event:
+        view["sharing"] = {(next(v for k, v in s.items() if k != "role"), "group" in s,
+                            ROLE_ACTIONS[s["role"]]) for s in event["sharing"]}
+    return view
+
+
+def stored(sandbox: Sandbox, provider: str) -> dict[str, Any]:
+    if provider == "works":
+        return wire.lineworks_event_view(wire.lineworks_master(sandbox, "Events calendar", "ev"))
+    return wire.onlyoffice_event_view(wire.onlyoffice_event(sandbox, "ev"))
+
+
 @pytest.mark.parametrize(("provider", "edit"), CASES)
-def test_event_field_converges(driver: Driver, provider: str, edit: str) -> None:
+def test_event_field_converges(driver: Driver, sandbox: Sandbox, provider: str,
+                               edit: str) -> None:
     driver.write(calendar(provider, BASE_EVENT))
     driver.converge()
+    wire.assert_stored_as(stored(sandbox, provider), expected_stored(provider, BASE_EVENT))
     driver.write(calendar(provider, edit))
     plan = driver.plan()
     event_changes = [c for c in plan.changes if c.kind == "event"]
     assert [c.action for c in event_changes] == [Action.UPDATE], plan.to_dict()
     driver.converge()
+    # Checked where the service keeps it, not through calrecon's own reading of it.
+    wire.assert_stored_as(stored(sandbox, provider), expected_stored(provider, edit))
 
 
 @pytest.mark.parametrize("provider", ["works", "office"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from reconciler.errors import IdentityError
 from reconciler.plan import Action
@@ -56,7 +57,8 @@ def test_create_converges_with_every_field(driver: Driver, sandbox: Sandbox) -> 
     ],
     ids=["description", "public", "member-role", "member-removed", "member-added"],
 )
-def test_each_field_converges(driver: Driver, before: str, after: str) -> None:
+def test_each_field_converges(driver: Driver, sandbox: Sandbox, before: str,
+                              after: str) -> None:
     driver.write(TEAM)
     driver.converge()
     assert before in TEAM
@@ -64,6 +66,17 @@ def test_each_field_converges(driver: Driver, before: str, after: str) -> None:
     plan = driver.plan()
     assert [c.action for c in plan.changes] == [Action.UPDATE]
     driver.converge()
+    # As stored, from the YAML alone (roles and principal types as providers.md §2 names them)
+    wanted = yaml.safe_load(TEAM.replace(before, after))["calendars"]["team"]
+    [calendar] = sandbox.lineworks.calendars.values()
+    assert (calendar["calendarName"], calendar["description"], calendar["isPublic"]) == (
+        wanted["name"], wanted["description"], wanted["public"])
+    roles = {"manage": "CALENDAR_EVENT_READ_WRITE", "write": "EVENT_READ_WRITE",
+             "read": "EVENT_READ", "free_busy": "EVENT_READ_FREE_BUSY"}
+    assert {(m["id"].lower(), m["type"], m["role"]) for m in calendar["members"]} == {
+        (next(v for k, v in m.items() if k != "role").lower(),
+         next(k for k in m if k != "role").upper(), roles[m["role"]])
+        for m in wanted["members"]}
 
 
 def test_rename_needs_and_uses_pinned_id(driver: Driver, sandbox: Sandbox) -> None:
