@@ -252,20 +252,26 @@ def test_onlyoffice_event_is_stored_in_its_zone(driver: Driver, sandbox: Sandbox
 # -- Cronofy ----------------------------------------------------------------------------------
 
 
-def test_cronofy_managed_event_update_keeps_description_and_location(
-        driver: Driver, sandbox: Sandbox) -> None:
+CRONOFY_UPDATES = [(k, e) for k, e in EVENT_UPDATES if k in ("summary", "times", "timezone")]
+
+
+@pytest.mark.parametrize(("kind", "event"), CRONOFY_UPDATES,
+                         ids=[k for k, _ in CRONOFY_UPDATES])
+def test_cronofy_managed_event_updates_keep_description_and_location(
+        driver: Driver, sandbox: Sandbox, kind: str, event: str) -> None:
     sandbox.cronofy.add_profile("pro_test", "p")
     sandbox.cronofy.add_calendar("pro_test", "Team")
     driver.write(one_calendar("people", TIMED + "  description: Agenda\n"
                                                 "  location: Room 2\n"))
     driver.converge()
-    driver.write(one_calendar("people", TIMED.replace("Planning", "Planning, v2")))
+    driver.write(one_calendar("people", event))  # description and location now unmanaged
     driver.converge()
     stored = cronofy_event(sandbox, event_id="ev")
-    assert stored["summary"] == "Planning, v2"
     assert stored["description"] == "Agenda"
     assert stored["location"] == {"description": "Room 2"}
-    assert stored["start"] == {"time": "2027-03-01T09:00:00Z", "tzid": "Europe/Berlin"}
+    if kind == "summary":
+        assert stored["summary"] == "Planning, v2"
+        assert stored["start"] == {"time": "2027-03-01T09:00:00Z", "tzid": "Europe/Berlin"}
 
 
 def test_cronofy_external_event_edit_keeps_what_the_yaml_does_not_manage(
