@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
+from reconciler import events
 from reconciler.apply import ApplyReport, apply_plan
 from reconciler.http import RetryPolicy
 from reconciler.loader import load
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
+from reconciler.providers.onlyoffice import mapping as oo_mapping
 from reconciler.providers.registry import build_providers
+from reconciler.recurrence import normalize_rrule
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox
 
@@ -35,6 +38,16 @@ providers:
     type: cronofy
     profile_id: pro_test
 """
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    """Empty the pure functions' caches before each test: a result cached by an earlier
+    test would hide a changed function from this one (mutation testing forks workers from a
+    process that has run the whole suite; see docs/testing.md)."""
+    for cached in (normalize_rrule, events._utc_of, events._utc_text_of,
+                   oo_mapping._utc_text, oo_mapping._api_time):
+        cached.cache_clear()
 
 
 @pytest.fixture

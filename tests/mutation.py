@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from pathlib import Path
 
 LINE = re.compile(r"^\s+(?P<name>[\w.]+?)__mutmut_\d+: (?P<status>[\w ]+)$")
 MODULE = re.compile(r"^(?P<module>[\w.]+?)\.(x_|xǁ)")
@@ -29,7 +30,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only report the last run")
     args = parser.parse_args()
-    mutmut = shutil.which("mutmut")
+    beside = Path(sys.executable).with_name("mutmut")  # the same virtualenv's, first
+    mutmut = str(beside) if beside.exists() else shutil.which("mutmut")
     if mutmut is None:
         print("mutmut is not installed: python -m pip install mutmut", file=sys.stderr)
         return 1

@@ -193,3 +193,26 @@ def test_the_cli_log_handler_masks_any_record_that_quotes_a_token(
     logging.getLogger("reconciler.anything").debug("token %s again", secret)
     err = capsys.readouterr().err
     assert secret not in err and err.count("[REDACTED]") == 2, err
+
+
+def test_a_secret_inside_another_is_masked_whole() -> None:
+    # Longest first: masking "abcd-1234" before "abcd-1234-long" would leave "-long" showing.
+    secrets.register("abcd-1234")
+    secrets.register("abcd-1234-long-token")
+    assert secrets.redact("x abcd-1234-long-token y") == "x [REDACTED] y"
+    assert secrets.redact("zzzz-1234-long-token") == "zzzz-1234-long-token"
+
+
+def test_strings_too_short_to_be_tokens_are_not_masked() -> None:
+    secrets.register("abc")  # masking a 3-letter string would mangle ordinary text
+    assert secrets.redact("abc def") == "abc def"
+    secrets.register("wxyz")
+    assert secrets.redact("wxyz") == "[REDACTED]"
+
+
+def test_the_filter_leaves_a_record_that_formats_as_masked() -> None:
+    secrets.register("filter-token-0123")
+    record = logging.LogRecord("reconciler.x", logging.INFO, __file__, 1, "sent %s %d",
+                               ("filter-token-0123", 5), None)
+    assert secrets.RedactingFilter().filter(record)
+    assert record.getMessage() == "sent [REDACTED] 5" and record.args is None
