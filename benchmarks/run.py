@@ -1,21 +1,26 @@
 """Benchmarks of calrecon against the sandbox: ``python benchmarks/run.py --scenario org-large``.
 
 Builds a synthetic organisation, makes calrecon's YAML for it, fills the emulators by applying
-that YAML once (in a child process), then serves the emulators from another child process
-(``calrecon sandbox serve``), so that every figure below is the client's alone:
+that YAML once (in a child process), then serves the emulators from other child processes
+(``calrecon sandbox serve``). Two modes:
 
-1. no-op plan at ``--latency`` (default 20 ms) and ``--parallelism`` (16): wall time, requests,
-   the lower bound ``requests x latency / parallelism`` and the ratio wall / bound; beside
-   it, the transport floor: as many bare reads of LINE WORKS calendars through the same HTTP
-   client and task pool, at the same parallelism and interleaved with the plans, i.e. what
-   this machine and the emulators allow a client with nothing to plan; and the median run's
-   wall time above the bound, split by :func:`wall_split`;
-2. CPU microseconds per managed resource (calendars + events) of a no-op plan at zero latency;
-   (1) and (2) are the medians of ``--runs`` plans (default 5) after a warm-up;
-3. apply of 1% changed resources: write requests sent vs resources changed;
-4. peak memory (max RSS of this process);
-plus a comparison: one DeepDiff over the whole desired vs live tree, against calrecon's
-per-resource diff on the same values. ``--json`` prints one JSON object instead of lines.
+- ``--realistic`` (what users wait for): ``--latency`` 0.1 s by default and the providers'
+  documented rate budgets on (LINE WORKS 240 requests a minute per API, or ``--free-plan``'s
+  60). Three whole ``calrecon`` processes back to back, inside one minute: a no-op ``plan``,
+  an ``apply`` of 1% changed resources (which reads again), a no-op ``plan``. Reported:
+  wall time of each and in all; requests; ``bound_s``, the larger of
+  ``requests x latency / parallelism`` and, per provider and API, the least time its budget
+  lets those requests go (:func:`window_bound`); ``ratio`` = wall / bound; ``http_429`` (answers of 429
+  received: pacing, not luck, keeps it at 0); ``failed`` (steps that exited non-zero);
+  writes vs changed resources; CPU seconds and peak memory of the ``calrecon`` processes
+  (YAML load included), per resource. ``--code DIR`` runs the ``calrecon`` processes from
+  another checkout, to compare two versions side by side.
+- loopback (default, for comparing designs, no longer a target): in this process, no-op
+  plans at ``--latency`` (0.02 s) without budgets: wall, requests, the bound and the ratio;
+  CPU microseconds per resource at zero latency; apply of 1% (writes vs changes); a DeepDiff
+  of the whole tree against calrecon's per-resource diff.
+
+``--json`` prints one JSON object instead of lines.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,13 +43,12 @@ from typing import Any
 import yaml
 from deepdiff import DeepDiff
 
-from reconciler import greenio
 from reconciler.apply import apply_plan
 from reconciler.diff import diff
 from reconciler.http import STATS, RetryPolicy
 from reconciler.loader import load
 from reconciler.planner import canonical_calendar, fetch, make_plan
-from reconciler.providers.lineworks.provider import LineWorksProvider
+from reconciler.providers.lineworks.client import api_of
 from reconciler.providers.registry import build_providers
 from reconciler.sandbox.server import Sandbox
 
@@ -63,8 +69,12 @@ SCENARIOS = {
     "org-small": Scenario(50, 10, 50, 20, 25, 50),
 }
 PROFILE = "pro_bench"
-RUNS = 5  # no-op plans per figure by default; the median is reported (a shared machine is noisy)
+RUNS = 5  # no-op plans per loopback figure; the median is reported (a shared machine is noisy)
 ROLES = ["manage", "write", "read", "free_busy"]
+# Documented budgets, as requests per second (providers.md L5 and §0 "Cronofy"): LINE WORKS
+# per API, Cronofy per application. ONLYOFFICE documents none.
+LINEWORKS_PER_MINUTE = 240
+CRONOFY_PER_MINUTE = 500
 
 
 def generate(s: Scenario) -> dict[str, Any]:
@@ -116,7 +126,14 @@ def generate(s: Scenario) -> dict[str, Any]:
 
 
 def populate(folder: Path, state: Path) -> None:
-    """Child process: fill the emulators by applying the YAML, then save their state."""
+    """Child process: fill the emulators by applying the YAML, then save their state. The
+    emulators are being filled, not measured: this process lifts the clients' rate budgets
+    (module constants, in this child alone)."""
+    from reconciler.providers.cronofy import client as cronofy_client
+    from reconciler.providers.lineworks import client as lineworks_client
+
+    cronofy_client.PER_SECOND = cronofy_client.PER_MINUTE = 10**9
+    lineworks_client.RATE_LIMIT = 10**9
     with Sandbox(seed=False, rate_limit=10**9) as box:
         box.cronofy.add_profile(PROFILE, "bench@example.com")
         desired = load([folder]).desired
@@ -137,16 +154,16 @@ class Endpoint:
 
 class Server:
     """The emulators on the populated state: ``calrecon sandbox serve``, one child process
-    per provider (one GIL each), answering repeated reads from cache (``--cache-reads``) so
-    that what is measured is the client, not the emulators' Python."""
+    per provider (one GIL each), answering repeated reads from cache (``--cache-reads``,
+    which still checks the token and spends the rate budget)."""
 
-    def __init__(self, state: Path, latency: float) -> None:
+    def __init__(self, state: Path, latency: float, rate_limit: int = 10**9) -> None:
         self.procs: list[subprocess.Popen[str]] = []
         self.endpoints: dict[str, Endpoint] = {}
         for provider in ("lineworks", "onlyoffice", "cronofy"):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "reconciler", "sandbox", "serve", "--state", str(state),
-                 "--latency", str(latency), "--rate-limit", str(10**9), "--no-save",
+                 "--latency", str(latency), "--rate-limit", str(rate_limit), "--no-save",
                  "--only", provider, "--cache-reads"],
                 stdout=subprocess.PIPE, text=True)
             assert proc.stdout is not None
@@ -160,59 +177,179 @@ class Server:
             proc.wait(timeout=30)
 
 
-def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Every figure, for the YAML and emulator state written under ``work``."""
-    scenario = SCENARIOS[args.scenario]
+def prepare(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], Path, Path, float]:
+    """The scenario's YAML document and folder, the populated state, and populate's seconds."""
     folder, state = work / "yaml", work / "state.json"
     folder.mkdir()
-    document = generate(scenario)
+    document = generate(SCENARIOS[args.scenario])
     (folder / "org.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     started = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--populate", str(folder), str(state)], check=True)
-    populate_s = time.perf_counter() - started
+    return document, folder, state, time.perf_counter() - started
 
+
+def count_resources(document: dict[str, Any]) -> tuple[int, int]:
+    calendars = document["calendars"]
+    return len(calendars), sum(len(c.get("events") or {}) for c in calendars.values())
+
+
+def change_one_percent(document: dict[str, Any]) -> int:
+    """Change 1% of the resources (summaries, roles) in ``document``; how many changed."""
+    calendars = document["calendars"]
+    keys = sorted(calendars)
+    total = sum(count_resources(document))
+    budget = max(1, total // 100)
+    for n in range(budget):
+        cal = calendars[keys[(n * 37) % len(keys)]]
+        if cal.get("events"):
+            uid = sorted(cal["events"])[n % len(cal["events"])]
+            cal["events"][uid]["summary"] += " (moved)"
+        elif "members" in cal:
+            cal["members"][0]["role"] = "read" if cal["members"][0]["role"] != "read" else "write"
+    return budget
+
+
+# -- realistic: whole calrecon processes, real latency and budgets ------------------------------
+
+REQUEST_LINE = re.compile(r"reconciler\.http: (\w+) (\w+) (\S+) -> (\d+) ")
+
+
+def served_yaml(document: dict[str, Any], server: Server, rate_limit: int) -> dict[str, Any]:
+    """The document pointed at the served emulators (tokens come from the environment)."""
+    served = json.loads(json.dumps(document))
+    providers = served["providers"]
+    providers["works"]["base_url"] = server.endpoints["lineworks"].base_url
+    if rate_limit != LINEWORKS_PER_MINUTE:  # the default needs no setting (older versions
+        providers["works"]["rate_limit"] = rate_limit  # of calrecon do not know it)
+    providers["office"]["base_url"] = server.endpoints["onlyoffice"].base_url
+    providers["people"]["base_url"] = server.endpoints["cronofy"].base_url
+    return served
+
+
+def run_calrecon(argv: list[str], code: Path | None) -> dict[str, Any]:
+    """One ``calrecon`` process at -v: wall seconds, exit code, CPU seconds, its requests
+    (provider, method, api, status) read from its log lines."""
+    env = dict(os.environ)
+    python = sys.executable
+    if code is not None:  # that checkout's own virtualenv, which has its dependencies
+        env["PYTHONPATH"] = str(code)
+        if (code / ".venv" / "bin" / "python").exists():
+            python = str(code / ".venv" / "bin" / "python")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run([python, "-m", "reconciler", *argv, "-v"], env=env,
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    requests = []
+    for line in proc.stderr.splitlines():
+        match = REQUEST_LINE.search(line)
+        if match:
+            provider, method, url, status = match.groups()
+            path = re.sub(r"^https?://[^/]+(/v1\.0)?", "", url).split("?")[0]
+            requests.append((provider, method, api_of(method, path), int(status)))
+    return {"wall_s": wall, "exit": proc.returncode,
+            "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "requests": requests, "stderr": proc.stderr[-2000:]}
+
+
+def window_bound(requests: int, limit: int, per: float) -> float:
+    """The least time in which a budget of ``limit`` requests per ``per`` seconds lets
+    ``requests`` go: each full window of them but the last is waited out. (Reading
+    ``requests / budget`` as a steady rate would count a wait for the first window too.)"""
+    return (max(0, requests - 1) // limit) * per
+
+
+def realistic(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    document, folder, state, populate_s = prepare(args, work)
+    calendars, events = count_resources(document)
+    resources = calendars + events
+    rate_limit = 60 if args.free_plan else LINEWORKS_PER_MINUTE
+    server = Server(state, args.latency, rate_limit=rate_limit)
+    env_tokens = {"LINEWORKS_TOKEN": server.endpoints["lineworks"].token,
+                  "ONLYOFFICE_TOKEN": server.endpoints["onlyoffice"].token,
+                  "CRONOFY_TOKEN": server.endpoints["cronofy"].token}
+    os.environ.update(env_tokens)
+    yaml_file = folder / "org.yaml"
+    common = ["--parallelism", str(args.parallelism)]
+    steps: dict[str, dict[str, Any]] = {}
+    try:
+        yaml_file.write_text(yaml.safe_dump(served_yaml(document, server, rate_limit),
+                                            sort_keys=False))
+        steps["plan"] = run_calrecon(["plan", str(folder), *common], args.code)
+        changed = change_one_percent(document)
+        yaml_file.write_text(yaml.safe_dump(served_yaml(document, server, rate_limit),
+                                            sort_keys=False))
+        steps["apply"] = run_calrecon(["apply", str(folder), "--auto-approve", *common],
+                                      args.code)
+        steps["plan_again"] = run_calrecon(["plan", str(folder), "--detailed-exitcode",
+                                            *common], args.code)
+    finally:
+        server.stop()
+    every = [r for step in steps.values() for r in step["requests"]]
+    per_api = Counter((provider, api) for provider, _, api, _ in every)
+    per_provider = Counter(provider for provider, _, _, _ in every)
+    budget_bounds = [window_bound(n, rate_limit, 60.0) for (provider, _), n in per_api.items()
+                     if provider == "lineworks"]
+    budget_bounds.append(window_bound(per_provider["cronofy"], CRONOFY_PER_MINUTE, 60.0))
+    latency_bound = len(every) * args.latency / args.parallelism
+    bound = max([latency_bound, *budget_bounds])
+    wall = sum(step["wall_s"] for step in steps.values())
+    failed = [name for name, step in steps.items() if step["exit"] != 0]
+    for name in failed:
+        print(f"{name} exited {steps[name]['exit']}:\n{steps[name]['stderr']}", file=sys.stderr)
+    writes = sum(1 for _, method, _, status in steps["apply"]["requests"]
+                 if method != "GET" and status != 429)
+    cpu = sum(step["cpu_s"] for step in steps.values())
+    return {
+        "mode": "realistic", "scenario": args.scenario, "resources": resources,
+        "calendars": calendars, "events": events, "latency_s": args.latency,
+        "parallelism": args.parallelism, "lineworks_budget_per_min": rate_limit,
+        "code": str(args.code or "this checkout"),
+        "wall_s": {name: round(step["wall_s"], 2) for name, step in steps.items()},
+        "total_wall_s": round(wall, 2), "requests": len(every),
+        "requests_by_provider": dict(per_provider), "bound_s": round(bound, 2),
+        "latency_bound_s": round(latency_bound, 2), "ratio": round(wall / bound, 3),
+        "http_429": sum(1 for *_, status in every if status == 429),
+        "failed": len(failed), "write_requests": writes, "changed_resources": changed,
+        "cpu_s": round(cpu, 2), "cpu_us_per_resource_per_run": round(cpu / 3 / resources * 1e6),
+        "peak_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "populate_s": round(populate_s, 1),
+    }
+
+
+# -- loopback: in this process, no budgets ------------------------------------------------------
+
+def loopback(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    document, folder, state, populate_s = prepare(args, work)
     t0 = time.perf_counter()
     desired = load([folder]).desired
     load_s = time.perf_counter() - t0
-    calendars = len(desired.calendars)
-    events = sum(len(c.events or {}) for c in desired.calendars.values())
+    calendars, events = count_resources(document)
     resources = calendars + events
     policy = RetryPolicy(attempts=3, base_wait=0.05, max_wait=1.0, timeout=60.0)
 
-    def plan_once(server: Server) -> tuple[float, float, int, dict[str, float]]:
-        """(wall, cpu, requests, wall_split) of one no-op plan."""
+    def plan_once(server: Server) -> tuple[float, float, int]:
+        """(wall, cpu, requests) of one no-op plan."""
         providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
                                     parallelism=args.parallelism)
         STATS.reset()
-        STATS.record_spans()
         started, cpu = time.perf_counter(), time.process_time()
         plan = make_plan(desired, providers, args.parallelism)
         finished, cpu = time.perf_counter(), time.process_time() - cpu
-        spans = STATS.spans or []
         for p in providers.values():
             p.close()
         if not plan.empty:
             sys.exit(f"the no-op plan is not empty: {plan.addresses[:5]}")
-        return (finished - started, cpu, STATS.total(),
-                wall_split(spans, started, finished, args.parallelism, args.latency))
+        return finished - started, cpu, STATS.total()
 
     server = Server(state, args.latency)
     try:
         requests = plan_once(server)[2]  # warm-up: imports, connection pools, emulator caches
-        ids = lineworks_ids(desired, server, policy)
-        transport_floor(desired, server, policy, args.parallelism, requests, ids)
-        runs, floors = [], []
-        for _ in range(args.runs):  # interleaved: a slow minute slows both alike
-            runs.append(plan_once(server))
-            floors.append(transport_floor(desired, server, policy, args.parallelism, requests,
-                                          ids))
+        walls = [plan_once(server)[0] for _ in range(args.runs)]
     finally:
         server.stop()
-    noop_wall = statistics.median(run[0] for run in runs)
-    middle = sorted(runs, key=lambda run: run[0])[(len(runs) - 1) // 2]  # median_low's run
-    floor_wall = statistics.median(floors)
     bound = requests * args.latency / args.parallelism
-
     server = Server(state, 0.0)
     try:
         cpu = statistics.median(plan_once(server)[1] for _ in range(args.runs))
@@ -220,86 +357,36 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         changed, writes = apply_one_percent(document, folder, server, policy, args.parallelism)
     finally:
         server.stop()
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    noop_wall = statistics.median(walls)
     return {
-        "scenario": args.scenario, "resources": resources, "calendars": calendars,
-        "events": events, "latency_s": args.latency, "parallelism": args.parallelism,
-        "noop_wall_s": round(noop_wall, 3), "lower_bound_s": round(bound, 3),
-        "ratio": round(noop_wall / bound, 3) if bound else None,
-        "floor_wall_s": round(floor_wall, 3),
-        "floor_ratio": round(floor_wall / bound, 3) if bound else None,
-        "median_run_wall_s": round(middle[0], 4),
-        "wall_above_bound_s": {k: round(v, 4) for k, v in middle[3].items()
-                               if k != "mean_exchange_ms"},
-        "mean_exchange_ms": round(middle[3]["mean_exchange_ms"], 2),
+        "mode": "loopback", "scenario": args.scenario, "resources": resources,
+        "calendars": calendars, "events": events, "latency_s": args.latency,
+        "parallelism": args.parallelism, "noop_wall_s": round(noop_wall, 3),
+        "lower_bound_s": round(bound, 3), "ratio": round(noop_wall / bound, 3) if bound else None,
         "cpu_us_per_resource": round(cpu / resources * 1e6, 1), "requests": requests,
         "write_requests": writes, "changed_resources": changed,
-        "peak_mib": round(peak_mib, 1), "load_s": round(load_s, 3),
-        "populate_s": round(populate_s, 1), "naive_deepdiff_s": round(naive_s, 3),
-        "per_resource_diff_s": round(ours_s, 3),
+        "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_s": round(load_s, 3), "populate_s": round(populate_s, 1),
+        "naive_deepdiff_s": round(naive_s, 3), "per_resource_diff_s": round(ours_s, 3),
     }
 
 
-def wall_split(spans: list[tuple[float, float]], started: float, finished: float,
-               parallelism: int, latency: float) -> dict[str, float]:
-    """Where a plan's wall time above the bound ``requests x latency / parallelism`` went, in
-    seconds of wall time (slot seconds / parallelism), from each request's (sent, answered)
-    ``spans`` within [``started``, ``finished``]. The four parts add up to that excess:
-
-    - ``exchanges``: how much longer than ``latency`` the exchanges took (the emulators' and
-      the machine's share, and the client's own time to send and take in an answer);
-    - slot time not spent waiting on an answer: ``start``, until the ``parallelism``-th
-      request went out (calendars can be read only once their listings are in);
-      ``between``, until the last request went out (a freed slot busy with the client's own
-      work or waiting for the CPU, or with nothing queued); ``end``, after it (the last
-      answers, the last diffs, the plan put together).
-
-    Also ``mean_exchange_ms``."""
-    n = len(spans)
-    busy = sum(answered - sent for sent, answered in spans)
-    sends = sorted(sent for sent, _ in spans)
-    full = sends[min(parallelism, n) - 1] if n else finished
-    last = sends[-1] if n else finished
-
-    def idle(start: float, end: float) -> float:
-        waiting = sum(max(0.0, min(answered, end) - max(sent, start)) for sent, answered in spans)
-        return (parallelism * (end - start) - waiting) / parallelism
-
-    return {"exchanges": (busy - n * latency) / parallelism, "start": idle(started, full),
-            "between": idle(full, last), "end": idle(last, finished),
-            "mean_exchange_ms": busy / n * 1000 if n else 0.0}
-
-
-def lineworks_ids(desired: Any, server: Server, policy: RetryPolicy) -> list[str]:
-    """The ids of the LINE WORKS calendars, for :func:`transport_floor` to read."""
-    providers = build_providers(desired, sandbox=server.endpoints, policy=policy)
-    try:
-        return [ref.id for ref in providers["works"].list_calendars(None)]
-    finally:
-        for p in providers.values():
-            p.close()
-
-
-def transport_floor(desired: Any, server: Server, policy: RetryPolicy, parallelism: int,
-                    requests: int, ids: list[str]) -> float:
-    """Wall time of ``requests`` bare reads of the LINE WORKS calendars ``ids`` (answered
-    from the emulator's cache), ``parallelism`` at a time, through the HTTP client and the
-    task pool a plan uses, on new connections as a plan's are: the part of the no-op plan's
-    wall time that is the machine's and the emulators', not the planning's. Seconds."""
+def apply_one_percent(document: dict[str, Any], folder: Path, server: Server,
+                      policy: RetryPolicy, parallelism: int) -> tuple[int, int]:
+    """Change 1% of the resources; apply in this process; (changes planned, writes sent)."""
+    change_one_percent(document)
+    (folder / "org.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    desired = load([folder]).desired
     providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
                                 parallelism=parallelism)
-    works = providers["works"]
-    assert isinstance(works, LineWorksProvider)
-    try:
-        pool = greenio.GreenPool(parallelism)
-        for n in range(requests):
-            pool.submit(works.client.get_calendar, ids[n % len(ids)], "floor")
-        started = time.perf_counter()
-        pool.run()
-        return time.perf_counter() - started
-    finally:
-        for p in providers.values():
-            p.close()
+    plan = make_plan(desired, providers, parallelism)
+    STATS.reset()
+    report = apply_plan(plan, providers, parallelism)
+    for p in providers.values():
+        p.close()
+    if not report.ok:
+        sys.exit(f"apply failed: {report.by_status('failed')[0].detail}")
+    return len(plan.changes), STATS.total(writes_only=True)
 
 
 def compare_diffs(desired: Any, server: Server, policy: RetryPolicy,
@@ -331,43 +418,23 @@ def compare_diffs(desired: Any, server: Server, policy: RetryPolicy,
     return naive, time.perf_counter() - started
 
 
-def apply_one_percent(document: dict[str, Any], folder: Path, server: Server,
-                      policy: RetryPolicy, parallelism: int) -> tuple[int, int]:
-    """Change 1% of the resources (descriptions, roles, summaries); apply; count writes."""
-    calendars = document["calendars"]
-    keys = sorted(calendars)
-    total = len(keys) + sum(len(c.get("events", {})) for c in calendars.values())
-    budget = max(1, total // 100)
-    for n in range(budget):
-        cal = calendars[keys[(n * 37) % len(keys)]]
-        if cal.get("events"):
-            uid = sorted(cal["events"])[n % len(cal["events"])]
-            cal["events"][uid]["summary"] += " (moved)"
-        elif "members" in cal:
-            cal["members"][0]["role"] = "read" if cal["members"][0]["role"] != "read" else "write"
-    (folder / "org.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    desired = load([folder]).desired
-    providers = build_providers(desired, sandbox=server.endpoints, policy=policy,
-                                parallelism=parallelism)
-    plan = make_plan(desired, providers, parallelism)
-    STATS.reset()
-    report = apply_plan(plan, providers, parallelism)
-    for p in providers.values():
-        p.close()
-    if not report.ok:
-        sys.exit(f"apply failed: {report.by_status('failed')[0].detail}")
-    return len(plan.changes), STATS.total(writes_only=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="org-large")
-    parser.add_argument("--latency", type=float, default=0.02,
-                        help="seconds the emulators add to each request (default 0.02)")
+    parser.add_argument("--realistic", action="store_true",
+                        help="whole calrecon processes, real latency and rate budgets")
+    parser.add_argument("--free-plan", action="store_true",
+                        help="with --realistic: LINE WORKS at 60 requests a minute per API")
+    parser.add_argument("--latency", type=float, default=None,
+                        help="seconds the emulators add to each request (default 0.1 with "
+                             "--realistic, else 0.02)")
     parser.add_argument("--parallelism", type=int, default=16)
     parser.add_argument("--runs", type=int, default=RUNS,
-                        help=f"no-op plans per figure, after a warm-up; the median is reported "
-                             f"(default {RUNS})")
+                        help=f"loopback no-op plans per figure, after a warm-up; the median is "
+                             f"reported (default {RUNS})")
+    parser.add_argument("--code", type=Path, default=None,
+                        help="with --realistic: run calrecon from this checkout instead (with "
+                             "its .venv's Python when it has one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--populate", nargs=2, metavar=("FOLDER", "STATE"),
                         help=argparse.SUPPRESS)
@@ -377,35 +444,16 @@ def main() -> None:
     if args.populate:
         populate(Path(args.populate[0]), Path(args.populate[1]))
         return
+    if args.latency is None:
+        args.latency = 0.1 if args.realistic else 0.02
     os.environ.pop("CALRECON_SANDBOX_STATE", None)
     with tempfile.TemporaryDirectory(prefix="calrecon-bench-") as work:
-        figures = measure(args, Path(work))
+        figures = (realistic if args.realistic else loopback)(args, Path(work))
     if args.json:
         print(json.dumps(figures))
         return
-    print(f"scenario {figures['scenario']}: {figures['calendars']} calendars, "
-          f"{figures['events']} events ({figures['resources']} managed resources)")
-    print(f"no-op plan wall time: {figures['noop_wall_s']} s at {figures['latency_s'] * 1000:g} "
-          f"ms latency, parallelism {figures['parallelism']}")
-    print(f"requests: {figures['requests']}")
-    print(f"lower bound (requests x latency / parallelism): {figures['lower_bound_s']} s")
-    print(f"ratio wall / bound: {figures['ratio']}")
-    print(f"transport floor ({figures['requests']} bare reads, same parallelism, interleaved "
-          f"with the plans): {figures['floor_wall_s']} s, ratio {figures['floor_ratio']}")
-    split = figures["wall_above_bound_s"]
-    print(f"wall above the bound, median run ({figures['median_run_wall_s']} s): exchanges "
-          f"over the latency +{split['exchanges']} s (mean {figures['mean_exchange_ms']} ms); "
-          f"slots not waiting on an answer: at the start +{split['start']} s, between "
-          f"+{split['between']} s, at the end +{split['end']} s")
-    print(f"CPU per managed resource (no-op plan, zero latency): "
-          f"{figures['cpu_us_per_resource']} us")
-    print(f"apply of 1%: {figures['write_requests']} write requests for "
-          f"{figures['changed_resources']} changed resources")
-    print(f"peak memory: {figures['peak_mib']} MiB")
-    print(f"YAML load: {figures['load_s']} s; populate (apply of everything): "
-          f"{figures['populate_s']} s")
-    print(f"diff of all resources: one DeepDiff {figures['naive_deepdiff_s']} s vs "
-          f"per-resource {figures['per_resource_diff_s']} s")
+    for key, value in figures.items():
+        print(f"{key}: {value}")
 
 
 if __name__ == "__main__":

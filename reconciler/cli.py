@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import planfile, safety, secrets
+from reconciler import cli_progress, planfile, safety, secrets
 from reconciler.apply import ApplyReport, Outcome, apply_plan
 from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
 from reconciler.cli_github import emit_plan, github, print_problems
@@ -26,6 +26,7 @@ from reconciler.cli_sandbox import sandbox
 from reconciler.errors import CalreconError, ConfigError
 from reconciler.loader import Loaded, Sources, load
 from reconciler.model import Desired, json_schema
+from reconciler.pacing import Deadline
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.providers.base import Provider
@@ -37,6 +38,7 @@ from reconciler.sandbox.server import Sandbox, SandboxStateError
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
 FORMATS = ("text", "markdown", "json", "github")
+DEADLINE_S = 1800.0  # seconds: a full plan, apply and plan of a large tenant on a Free plan
 PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no progress
 PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
 
@@ -80,6 +82,16 @@ def run_options(fn: F) -> F:
                      help="File holding the sandbox's live state between commands."),
         click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True,
                      help="Requests in flight at once, across all providers."),
+        click.option("--timeout", type=click.FloatRange(0.1, 600), default=None,
+                     metavar="SECONDS",
+                     help="Wait this long for an answer before a request fails (a timeout "
+                          "is retried once). Overrides each provider's 'timeout' "
+                          "[default: 15]."),
+        click.option("--deadline", type=click.FloatRange(1, 86_400), default=DEADLINE_S,
+                     show_default=True, metavar="SECONDS",
+                     help="One end for the whole run: waits for a provider's rate budget "
+                          "never go past it (a large tenant on a LINE WORKS Free plan needs "
+                          "a few minutes)."),
         click.option("--target", "targets", multiple=True, metavar="ADDRESS",
                      help="Limit to this address and what is inside it (repeatable), e.g. "
                           "works.team or works.team.events.standup."),
@@ -97,8 +109,8 @@ def run_options(fn: F) -> F:
 
 
 @contextlib.contextmanager
-def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
-             parallelism: int) -> Iterator[dict[str, Provider]]:
+def _session(desired: Desired, sandbox: bool, sandbox_state: Path, parallelism: int,
+             timeout: float | None, deadline: float) -> Iterator[dict[str, Provider]]:
     """Start the sandbox if asked and build the providers; save and clean up after."""
     box: Sandbox | None = None
     if sandbox:
@@ -108,7 +120,8 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path,
             fail(str(exc))
     try:
         providers = build_providers(desired, sandbox=box.endpoints() if box else None,
-                                    parallelism=parallelism)
+                                    parallelism=parallelism, timeout=timeout,
+                                    deadline=Deadline(deadline))
         try:
             yield providers
         finally:
@@ -192,8 +205,9 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes, 0 when there are none, 1 on error.")
 def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism: int,
-         targets: tuple[str, ...], force: bool, no_color: bool, verbose: int, fmt: str,
-         out: Path | None, detailed_exitcode: bool) -> None:
+         timeout: float | None, deadline: float, targets: tuple[str, ...], force: bool,
+         no_color: bool, verbose: int, fmt: str, out: Path | None,
+         detailed_exitcode: bool) -> None:
     """Show what apply would change, and the exact requests it would send.
 
     Reads the live state of every calendar the YAML names; writes nothing. Exits 1 when a
@@ -202,7 +216,8 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
     _setup_logging(verbose)
     loaded = _load(paths, fmt)
     try:
-        with _session(loaded.desired, sandbox, sandbox_state, parallelism) as providers:
+        with _session(loaded.desired, sandbox, sandbox_state, parallelism, timeout,
+                      deadline) as providers, cli_progress.reading():
             the_plan = make_plan(loaded.desired, providers, parallelism,
                                  targets=list(targets))
     except CalreconError as exc:
@@ -230,8 +245,8 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
 @click.option("--auto-approve", is_flag=True,
               help="Apply without asking for 'yes' (for CI after a reviewed plan).")
 def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism: int,
-          targets: tuple[str, ...], force: bool, no_color: bool, verbose: int,
-          auto_approve: bool) -> None:
+          timeout: float | None, deadline: float, targets: tuple[str, ...], force: bool,
+          no_color: bool, verbose: int, auto_approve: bool) -> None:
     """Plan, show the plan, ask for 'yes', then make exactly the planned calls.
 
     PATHS are YAML files or directories, or one plan file saved with 'plan --out': then the
@@ -250,8 +265,10 @@ def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelis
     target_list = saved.targets if saved else list(targets)
     color = _use_color(no_color)
     try:
-        with _session(desired, sandbox, sandbox_state, parallelism) as providers:
-            the_plan = make_plan(desired, providers, parallelism, targets=target_list)
+        with _session(desired, sandbox, sandbox_state, parallelism, timeout,
+                      deadline) as providers:
+            with cli_progress.reading():
+                the_plan = make_plan(desired, providers, parallelism, targets=target_list)
             data = the_plan.to_dict()
             if saved is not None and data["fingerprint"] != saved.plan["fingerprint"]:
                 moved = ", ".join(planfile.moved(saved.plan, data))

@@ -1,176 +1,141 @@
-"""The one HTTP client factory: timeouts, retries with backoff, status -> exception mapping.
+"""The one HTTP stack: an ``httpx.Client`` per provider, retries (tenacity), rate budgets,
+timeouts, and status -> exception mapping. Every request of every provider goes through
+:meth:`HttpClient.request`, reads and writes alike, from the plan's and apply's worker
+threads (httpx's client and connection pool are thread-safe).
 
 Contract of :meth:`HttpClient.request`:
 
-- returns the response when its status is a success (2xx);
-- retries what is temporary (by default; a provider may narrow it, e.g. ONLYOFFICE answers
-  500 for permanent errors too): 429 (waiting ``Retry-After`` or LINE WORKS ``rateLimit-reset``
-  when given, else exponential backoff with jitter), 5xx, and transport errors. A request
-  marked non-idempotent (a create) is retried only when the server cannot have acted on it:
-  429, 503 and failures to connect; a 500 or a dropped connection after sending is reported,
-  and the next plan finds whatever was created;
-- gives up after ``RetryPolicy.attempts`` tries with an :class:`~reconciler.errors.ApiError`
-  or :class:`~reconciler.errors.TransportError` naming the resource address, method, path and
-  status, and the provider's own error text (parsed by ``error_detail``);
+- returns the response when its status is 2xx; any other status (a 3xx too: calrecon never
+  follows redirects, since a redirected write would be reported applied) is an
+  :class:`~reconciler.errors.ApiError` naming the provider's resource address, the method,
+  the path, the status and the provider's own error text (``error_detail``), token redacted;
+- paces itself to the provider's rate budgets (:mod:`reconciler.pacing`) before each
+  attempt, and keeps in step with the server: ``rateLimit-remaining: 0`` holds the budget
+  until ``rateLimit-reset`` (a reset of 0 means "within the second", not "now");
+- a 429 that still comes is waited out as long as the server asks (``Retry-After``, else
+  ``rateLimit-reset``, else backoff), bounded by the run's :class:`~reconciler.pacing.Deadline`,
+  not by a number of tries;
+- 5xx (what ``temporary`` says is temporary) and transport errors are retried up to
+  ``RetryPolicy.attempts`` tries with exponential backoff and jitter; a timeout is retried
+  once at most, so that a provider that never answers fails within about two read timeouts.
+  A request marked non-idempotent (a create) is retried only when the server cannot have
+  acted on it: 429, 503 and failures to connect. A 500 or an answer lost after sending is
+  reported, and the next plan finds whatever was created;
 - never puts a header or token in a log line or an exception message.
-
-Requests go straight to an httpx transport (:mod:`reconciler.transport` unless one is given,
-e.g. ``httpx.MockTransport`` in tests), without ``httpx.Client``. A plan's reads (from a
-:mod:`reconciler.greenio` task, no body, a plain path) skip httpx's request and response
-objects: :class:`RawRequests` writes the same bytes httpx would, and the answer comes back
-as the same :class:`Answer` either way.
 """
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import random
-import re
 import threading
 import time
-import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, NoReturn
 
 import httpx
-import orjson
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from reconciler import greenio, jsonpieces, secrets
+from reconciler import secrets
 from reconciler.errors import ApiError, ResponseError, TransportError
-from reconciler.transport import LeanTransport, green_send, transport_for
+from reconciler.pacing import Budget, BudgetExhausted, BudgetSpec, Deadline
 
 log = logging.getLogger("reconciler.http")
+# httpx's and httpcore's own DEBUG records quote answers' headers, which a hostile or
+# careless server may fill with the caller's token: masked on the loggers that make them
+# (a filter on a parent logger would not see its children's records).
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+              "httpcore.proxy", "httpcore.socks"):
+    logging.getLogger(_name).addFilter(secrets.RedactingFilter())
+
+# The one response type: httpx's (status_code, headers, content, text, json(), url).
+Answer = httpx.Response
 
 
 class RequestStats:
-    """Requests sent (attempts, retries included), by provider and method; thread-safe.
-    After :meth:`record_spans`, also when each answered attempt was sent and answered."""
+    """Attempts sent (retries included) by provider and method, and answers by status;
+    thread-safe. Read by the CLI's progress line and by ``benchmarks/``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
-        # (sent, answered) per answered attempt, time.perf_counter() seconds; None: not kept
-        self.spans: list[tuple[float, float]] | None = None
+        self.statuses: Counter[int] = Counter()
 
     def add(self, provider: str, method: str) -> None:
         with self._lock:
             self.counts[(provider, method)] += 1
 
-    def record_spans(self) -> None:
-        """Keep each answered attempt's (sent, answered) times until :meth:`reset` (for
-        ``benchmarks/``, which splits a plan's wall time with them)."""
+    def answered(self, status: int) -> None:
         with self._lock:
-            self.spans = []
+            self.statuses[status] += 1
 
-    def span(self, sent: float, answered: float) -> None:
-        if self.spans is not None:
-            with self._lock:
-                self.spans.append((sent, answered))
-
-    def total(self, writes_only: bool = False) -> int:
+    def total(self, writes_only: bool = False, provider: str | None = None) -> int:
         with self._lock:
-            return sum(n for (_, m), n in self.counts.items()
-                       if not writes_only or m not in ("GET", "HEAD"))
+            return sum(n for (p, m), n in self.counts.items()
+                       if (not writes_only or m not in ("GET", "HEAD"))
+                       and (provider is None or p == provider))
+
+    def by_provider(self) -> dict[str, int]:
+        with self._lock:
+            result: Counter[str] = Counter()
+            for (provider, _), n in self.counts.items():
+                result[provider] += n
+            return dict(result)
 
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
-            self.spans = None
+            self.statuses.clear()
 
 
 STATS = RequestStats()
 
-DEFAULT_HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
+DEFAULT_HEADERS = {"Accept": "application/json",
                    "User-Agent": f"calrecon/{version('calendar-reconciler')}"}
-TEMPORARY_STATUSES = frozenset({429, 500, 502, 503, 504})
+TEMPORARY_STATUSES = frozenset({500, 502, 503, 504})
 NOT_ACTED_ON_STATUSES = frozenset({429, 503})
+DEFAULT_DEADLINE_S = 3600.0  # a library caller's; the CLI sets its own (--deadline)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try. Waits are capped at ``max_wait`` even when the server asks for more."""
+    """How hard to try, and how long to wait for an answer.
 
-    attempts: int = 6
-    base_wait: float = 0.25
+    ``attempts`` bounds the tries of one request after 5xx answers and transport errors
+    (429s are waited out instead, see the module docstring); ``base_wait`` and ``max_wait``
+    shape the backoff between them. ``timeout`` is the read timeout (seconds without a byte
+    of the answer) and ``connect_timeout`` the time to set up a connection."""
+
+    attempts: int = 4
+    base_wait: float = 0.5
     max_wait: float = 20.0
-    timeout: float = 30.0
+    timeout: float = 15.0
+    connect_timeout: float = 10.0
 
 
-class Answer:
-    """An HTTP answer as calrecon uses it: status, headers (names in lower case), the body
-    (content-encoding already undone), and the URL asked, for logs. Both ways of sending
-    give one, so that providers see a single type."""
+class _Answered(Exception):
+    """A non-2xx answer, carried through tenacity."""
 
-    __slots__ = ("content", "headers", "status_code", "url")
-
-    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes,
-                 url: str) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.content = content
-        self.url = url
-
-    @classmethod
-    def of(cls, response: httpx.Response, url: httpx.URL) -> Answer:
-        """From an httpx response whose body has been read, to a request for ``url``."""
-        return cls(response.status_code,
-                   {name.lower(): value for name, value in response.headers.items()},
-                   response.content, str(url))
-
-    @property
-    def reason_phrase(self) -> str:
-        return httpx.codes.get_reason_phrase(self.status_code)
-
-    @property
-    def text(self) -> str:
-        """The body as text: in the charset the answer names, else UTF-8 (bad bytes
-        replaced, since the text only goes into error messages)."""
-        charset = _CHARSET.search(self.headers.get("content-type", ""))
-        encoding = charset.group(1) if charset else "utf-8"
-        try:
-            return self.content.decode(encoding, "replace")
-        except LookupError:  # a charset Python does not know
-            return self.content.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        """The body's JSON; ``ValueError`` when it is not JSON."""
-        return orjson.loads(self.content)
-
-
-_CHARSET = re.compile(r"charset=\"?([\w.:-]+)", re.IGNORECASE)
-
-
-class _Temporary(Exception):
-    """A response worth retrying, carried through tenacity."""
-
-    def __init__(self, response: Answer) -> None:
+    def __init__(self, response: httpx.Response) -> None:
         self.response = response
         super().__init__(f"HTTP {response.status_code}")
 
 
-class _Permanent(Exception):
-    """An error response not worth retrying; mapped to ApiError by request()."""
-
-    def __init__(self, response: Answer) -> None:
-        self.response = response
-        super().__init__(f"HTTP {response.status_code}")
+ErrorDetail = Callable[[httpx.Response], str]
+ApiOf = Callable[[str, str], str]
 
 
-ErrorDetail = Callable[[Answer], str]
-
-
-def default_error_detail(response: Answer) -> str:
+def default_error_detail(response: httpx.Response) -> str:
     """A short, single-line excerpt of an error body."""
-    text = " ".join(response.text.split())
-    return text[:300]
+    return " ".join(response.text.split())[:300] or response.reason_phrase
 
 
 class HttpClient:
-    """A provider's connection: base URL, auth header, timeouts, retries, error mapping."""
+    """A provider's connection: base URL, auth header, timeouts, budgets, retries."""
 
     def __init__(
         self,
@@ -181,28 +146,55 @@ class HttpClient:
         secret: str | None = None,
         policy: RetryPolicy | None = None,
         error_detail: ErrorDetail = default_error_detail,
-        temporary: Callable[[Answer], bool] | None = None,
+        temporary: Callable[[httpx.Response], bool] | None = None,
         max_connections: int = 16,
-        sleep: Callable[[float], None] = greenio.sleep,
+        budgets: Sequence[BudgetSpec] = (),
+        api_of: ApiOf | None = None,
+        deadline: Deadline | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.provider = provider
         self.policy = policy or RetryPolicy()
         self.error_detail = error_detail
+        self.deadline = deadline or Deadline(DEFAULT_DEADLINE_S)
         self._temporary = temporary or (lambda r: r.status_code in TEMPORARY_STATUSES)
         self._sleep = sleep
+        self._specs = tuple(budgets)
+        self._api_of = api_of or (lambda method, path: "")
+        self._budgets: dict[tuple[int, str], Budget] = {}
+        self._budgets_lock = threading.Lock()
         if secret:
             secrets.register(secret)
-        self._base_url = base_url.rstrip("/") + "/"
-        self._headers = httpx.Headers({**DEFAULT_HEADERS, **headers})
-        self._timeout = httpx.Timeout(self.policy.timeout).as_dict()
-        base = httpx.URL(self._base_url)
-        self._transport = transport or transport_for(
-            base, timeout=self.policy.timeout, max_connections=max_connections)
-        self._raw = RawRequests(base, self._headers)
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            headers={**DEFAULT_HEADERS, **headers},
+            timeout=httpx.Timeout(self.policy.timeout,
+                                  connect=min(self.policy.connect_timeout,
+                                              self.policy.timeout)),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections),
+            follow_redirects=False,
+            transport=transport,
+        )
 
     def close(self) -> None:
-        self._transport.close()
+        self._client.close()
+
+    def budgets_for(self, method: str, path: str) -> list[Budget]:
+        """The budgets one request spends (created on first use, per API where scoped so)."""
+        if not self._specs:
+            return []
+        api = self._api_of(method, path)
+        found = []
+        with self._budgets_lock:
+            for index, spec in enumerate(self._specs):
+                key = (index, api if spec.scope == "api" else "")
+                if key not in self._budgets:
+                    name = f"{self.provider} {api}" if spec.scope == "api" else self.provider
+                    self._budgets[key] = Budget(name, spec, sleep=self._sleep)
+                found.append(self._budgets[key])
+        return found
 
     def request(
         self,
@@ -213,170 +205,171 @@ class HttpClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool = True,
-    ) -> Answer:
-        """Send one request with retries; see the module docstring for the contract."""
-        url = path.lstrip("/")  # relative to base_url, which may carry a path prefix
+    ) -> httpx.Response:
+        """Send one request with pacing and retries; see the module docstring."""
+        url = path if path.startswith(("http://", "https://")) else path.lstrip("/")
+        budgets = self.budgets_for(method, path)
+        tries = Counter[str]()  # failed tries that count against the policy, by kind
+        decided: dict[str, float] = {}  # see decide()
 
         def worth_retrying(exc: BaseException) -> bool:
-            if isinstance(exc, _Temporary):
+            if isinstance(exc, _Answered):
                 status = exc.response.status_code
-                return idempotent or status in NOT_ACTED_ON_STATUSES
-            if isinstance(exc, httpx.TransportError):
-                return idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-            return False
+                if status == 429:
+                    return True
+                return self._temporary(exc.response) and (idempotent
+                                                          or status in NOT_ACTED_ON_STATUSES)
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                return True  # nothing was sent
+            return isinstance(exc, httpx.TransportError) and idempotent
 
+        def decide(state: RetryCallState) -> tuple[float, bool]:
+            """(the wait before the next try, whether to stop), once per failed try: tenacity
+            asks for the wait and for the stop in an order that differs between versions."""
+            if decided.get("attempt") != state.attempt_number:
+                wait, counted = self._wait_after(_exception(state), tries)
+                stop = False
+                if counted:
+                    tries[counted] += 1
+                    limit = 2 if counted == "timeout" else self.policy.attempts
+                    stop = sum(tries.values()) >= self.policy.attempts or tries[counted] >= limit
+                if not stop and wait > self.deadline.left():
+                    stop, decided["past_deadline"] = True, wait
+                decided.update(attempt=state.attempt_number, wait=wait, stop=stop)
+            return decided["wait"], bool(decided["stop"])
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = _exception(state)
+            wait, _ = decide(state)
+            if isinstance(exc, _Answered) and exc.response.status_code == 429:
+                for budget in budgets:
+                    budget.hold(wait)
+            self._log_retry(exc, method, path, wait, tries)
+
+        retrying = Retrying(stop=lambda state: decide(state)[1],
+                            wait=lambda state: decide(state)[0],
+                            retry=retry_if_exception(worth_retrying), sleep=self._sleep,
+                            before_sleep=before_sleep, reraise=True)
         try:
-            # The common case, without the retry machinery's cost: one attempt that works.
-            return self._send_once(method, url, json, params)
-        except _Permanent as exc:
+            return retrying(self._send_once, method, url, json, params, address, budgets)
+        except _Answered as exc:
+            if "past_deadline" in decided:
+                raise self._api_error(exc.response, method, path, address,
+                                      f" (a wait of {decided['past_deadline']:.0f} s would "
+                                      "pass the run's deadline; see --deadline)") from None
             raise self._api_error(exc.response, method, path, address) from None
-        except (_Temporary, httpx.HTTPError) as exc:
-            if not worth_retrying(exc) or self.policy.attempts <= 1:
-                return self._give_up(exc, method, path, address)
-            delay = self._delay(exc, 1)
-            self._log_failure(exc, method, path, 1, delay)
-            self._sleep(delay)
-        retrying = Retrying(
-            stop=stop_after_attempt(self.policy.attempts - 1),
-            wait=lambda state: self._delay(_exception(state), state.attempt_number + 1),
-            retry=retry_if_exception(worth_retrying),
-            sleep=self._sleep,
-            before_sleep=lambda state: self._log_failure(
-                _exception(state), method, path, state.attempt_number + 1,
-                state.next_action.sleep if state.next_action else 0.0),
-            reraise=True,
-        )
-        try:
-            return retrying(self._send_once, method, url, json, params)
-        except (_Temporary, _Permanent, httpx.HTTPError) as exc:
-            return self._give_up(exc, method, path, address)
+        except httpx.HTTPError as exc:
+            self._give_up(exc, method, path, address)
 
-    def _give_up(self, exc: Exception, method: str, path: str, address: str) -> NoReturn:
-        if isinstance(exc, _Temporary | _Permanent):
-            raise self._api_error(exc.response, method, path, address) from None
-        kind = type(exc).__name__
-        detail = secrets.redact(str(exc)) or kind
-        raise TransportError(f"{address}: {method} {path} failed: {kind}: {detail}",
-                             address=address, method=method, path=path) from None
-
-    def _send_once(
-        self, method: str, url: str, json: Any, params: Mapping[str, Any] | None
-    ) -> Answer:
-        started = time.perf_counter()
-        STATS.add(self.provider, method)
-        answer = self._read_directly(method, url, params) if json is None else None
-        if answer is None:
-            request = self._build(method, url, json, params)
-            if greenio.in_task():
-                response = green_send(self._transport, request)
-            else:
-                response = self._transport.handle_request(request)
+    def _send_once(self, method: str, url: str, json: Any, params: Mapping[str, Any] | None,
+                   address: str, budgets: list[Budget]) -> httpx.Response:
+        for budget in budgets:
             try:
-                response.read()
-            finally:
-                response.close()
-            answer = Answer.of(response, request.url)
-        finished = time.perf_counter()
-        STATS.span(started, finished)
-        elapsed_ms = (finished - started) * 1000
+                budget.acquire(self.deadline)
+            except BudgetExhausted as exc:
+                raise ApiError(f"{address}: {method} {url}: {exc}", address=address,
+                               method=method, path=url, status=429) from None
+        STATS.add(self.provider, method)
+        started = time.perf_counter()
+        try:
+            response = self._client.request(method, url, json=json, params=params)
+        except BaseException:
+            for budget in budgets:
+                budget.sync(None, None)  # no headers to learn from: end a probe all the same
+            raise
+        STATS.answered(response.status_code)
         # The URL is the server's to choose for a next page: it may quote a token.
-        log.info(
-            "%s %s %s -> %d (%.0f ms)",
-            self.provider, method, secrets.redact(answer.url), answer.status_code, elapsed_ms,
-        )
-        if answer.status_code >= 400 and self._temporary(answer):
-            raise _Temporary(answer)
-        if answer.status_code >= 400:
-            raise _Permanent(answer)
-        return answer
+        log.info("%s %s %s -> %d (%.0f ms)", self.provider, method,
+                 secrets.redact(str(response.url)), response.status_code,
+                 (time.perf_counter() - started) * 1000)
+        self._keep_in_step(response, budgets)
+        if not 200 <= response.status_code < 300:
+            raise _Answered(response)
+        return response
 
-    def _read_directly(self, method: str, url: str, params: Mapping[str, Any] | None
-                       ) -> Answer | None:
-        """A plan's read (from a task: other requests go on meanwhile) sent without httpx's
-        objects, through the run's asyncio connections; None when that does not apply (not
-        in a task, another transport, a URL :class:`RawRequests` leaves to httpx)."""
-        transport = self._transport
-        if not isinstance(transport, LeanTransport) or not greenio.in_task():
-            return None
-        raw = self._raw.head(method, url, params)
-        if raw is None:
-            return None
-        origin, head, shown = raw
-        pool = greenio.resource(transport, transport.async_pool)
-        status, headers, content = greenio.await_(pool.exchange(origin, head, b""))
-        return _answer(status, headers, content, shown)
+    def _keep_in_step(self, response: httpx.Response, budgets: list[Budget]) -> None:
+        """What the server counted (``rateLimit-remaining``, ``rateLimit-reset``) is counted
+        by our budgets too (see :meth:`~reconciler.pacing.Budget.sync`)."""
+        remaining = _seconds(response.headers.get("ratelimit-remaining"))
+        reset = _seconds(response.headers.get("ratelimit-reset"))
+        for budget in budgets:
+            budget.sync(int(remaining) if remaining is not None else None, reset)
 
-    def _build(self, method: str, url: str, json: Any, params: Mapping[str, Any] | None
-               ) -> httpx.Request:
-        """The request, straight to the transport: calrecon needs none of httpx.Client's
-        cookies, auth flows, redirects or hooks, and skipping them halves the CPU per request."""
-        if not url.startswith(("http://", "https://")):  # absolute: Cronofy's next_page
-            url = self._base_url + url
-        headers, content = self._headers, None
-        if json is not None:
-            content = orjson.dumps(json)
-            headers = self._headers.copy()
-            headers["Content-Type"] = "application/json"
-        return httpx.Request(method, url, params=params, headers=headers, content=content,
-                             extensions={"timeout": self._timeout})
-
-    def _delay(self, exc: BaseException | None, attempt: int) -> float:
-        """Seconds before the next try after failed try number ``attempt``: what the server
-        asked for (capped), else exponential backoff with jitter."""
-        if isinstance(exc, _Temporary):
+    def _wait_after(self, exc: BaseException | None, tries: Counter[str]
+                    ) -> tuple[float, str]:
+        """(seconds before the next try, the kind of try it counts as: "" for a 429)."""
+        if isinstance(exc, _Answered) and exc.response.status_code == 429:
+            headers = exc.response.headers
+            after = _seconds(headers.get("retry-after"))
+            if after is not None:
+                return max(after, 1.0), ""  # "0" means soon, not now
+            reset = _seconds(headers.get("ratelimit-reset"))
+            if reset is not None:
+                return reset + 1.0, ""  # whole seconds, rounded down: "0" is within the second
+            return self._backoff(sum(tries.values()) + 1), ""
+        if isinstance(exc, _Answered):
             asked = retry_after_seconds(exc.response.headers)
             if asked is not None:
-                return min(asked, self.policy.max_wait)
+                return min(asked, self.policy.max_wait), "status"
+            return self._backoff(sum(tries.values()) + 1), "status"
+        kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+        return self._backoff(sum(tries.values()) + 1), kind
+
+    def _backoff(self, attempt: int) -> float:
         backoff: float = self.policy.base_wait * 2.0 ** (attempt - 1)
         return min(backoff, self.policy.max_wait) * random.uniform(0.5, 1.0)
 
-    def _log_failure(self, exc: BaseException | None, method: str, path: str, attempt: int,
-                     wait: float) -> None:
-        if isinstance(exc, _Temporary):
+    def _log_retry(self, exc: BaseException | None, method: str, path: str, wait: float,
+                   tries: Counter[str]) -> None:
+        if isinstance(exc, _Answered):
             what = f"{exc}: {self.error_detail(exc.response)}"
         else:
             what = f"{type(exc).__name__}: {exc}"
+        count = sum(tries.values())
+        attempt = f"retry {count}/{self.policy.attempts - 1}" if count else "rate limited"
         # Redacted here, not only by the CLI's handler: the detail quotes the server's text,
         # and a library user's own handlers see the record as it is made.
-        log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.provider, method, path,
-                    secrets.redact(what), attempt, self.policy.attempts - 1, wait)
+        log.warning("%s %s %s: %s; %s in %.2fs", self.provider, method, path,
+                    secrets.redact(what), attempt, wait)
 
-    def _api_error(
-        self, response: Answer, method: str, path: str, address: str
-    ) -> ApiError:
+    def _give_up(self, exc: httpx.HTTPError, method: str, path: str, address: str) -> NoReturn:
+        kind = type(exc).__name__
+        detail = secrets.redact(str(exc)) or kind
+        if isinstance(exc, httpx.TimeoutException):
+            detail += (f" (no answer within {self.policy.timeout:g} s; set the provider's "
+                       "'timeout' or --timeout)")
+        raise TransportError(f"{address}: {method} {path} failed: {kind}: {detail}",
+                             address=address, method=method, path=path) from None
+
+    def _api_error(self, response: httpx.Response, method: str, path: str, address: str,
+                   extra: str = "") -> ApiError:
         detail = secrets.redact(self.error_detail(response))
         status = response.status_code
-        return ApiError(
-            f"{address}: {method} {path} failed with HTTP {status}: {detail}",
-            address=address,
-            method=method,
-            path=path,
-            status=status,
-        )
+        if 300 <= status < 400:
+            detail += " (a redirect: calrecon does not follow them; check base_url)"
+        return ApiError(f"{address}: {method} {path} failed with HTTP {status}: {detail}{extra}",
+                        address=address, method=method, path=path, status=status)
 
 
 def _exception(state: RetryCallState) -> BaseException | None:
     return state.outcome.exception() if state.outcome else None
 
 
-PIECEWISE_FROM = 512 * 1024  # bytes; a smaller answer decodes in one call of ~5 ms or less
-
-
-def decode_json(response: Answer, address: str, method: str, path: str) -> Any:
-    """The answer's JSON (orjson); a ResponseError naming the resource, the request and the
-    status, with an excerpt of the body, when it is not JSON. In a task, an answer of
-    ``PIECEWISE_FROM`` bytes or more is decoded in pieces (:mod:`reconciler.jsonpieces`),
-    letting the other tasks' answers in between: in one call it would hold them all up."""
-    content = response.content
+def decode_json(response: httpx.Response, address: str, method: str, path: str) -> Any:
+    """The answer's JSON; a ResponseError naming the resource, the request and the status,
+    with an excerpt of the body, when it is not JSON."""
     try:
-        if len(content) >= PIECEWISE_FROM and greenio.in_task():
-            return jsonpieces.loads(content, greenio.checkpoint)
-        return orjson.loads(content)
-    except ValueError:  # orjson's JSONDecodeError and jsonpieces' are both ValueErrors
+        return jsonlib.loads(response.content, parse_constant=_not_a_json_constant)
+    except ValueError:
         raise not_json(response, address, method, path) from None
 
 
-def not_json(response: Answer, address: str, method: str, path: str) -> ResponseError:
+def _not_a_json_constant(name: str) -> Any:
+    """NaN and Infinity, which Python's json reads but JSON (RFC 8259) does not have."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def not_json(response: httpx.Response, address: str, method: str, path: str) -> ResponseError:
     """The error for an answer whose body is not JSON: the resource, the request, the status
     and the body's first 120 characters, whitespace folded (an HTML error page, mostly)."""
     excerpt = " ".join(response.text.split())[:120]
@@ -387,70 +380,19 @@ def not_json(response: Answer, address: str, method: str, path: str) -> Response
     )
 
 
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP-date Retry-After: fall back to our own backoff
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asks us to wait: ``Retry-After`` (seconds), else ``rateLimit-reset``."""
     for name in ("retry-after", "ratelimit-reset"):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            continue  # an HTTP-date Retry-After: fall back to our own backoff
+        seconds = _seconds(headers.get(name))
+        if seconds is not None:
+            return seconds
     return None
-
-
-# Characters httpx leaves as they are in a path: with only these, the request line can be
-# written here, byte for byte what httpx.Request would give, without its URL machinery.
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@-]*")
-_PLAIN_TARGET = re.compile(r"/[A-Za-z0-9/._~!$&'()*+,;=:@-]*(\?[A-Za-z0-9/._~!$&'()*+,;=:@?-]*)?")
-
-
-class RawRequests:
-    """Request heads for reads without a body, written directly: what
-    :func:`~reconciler.aiotransport.request_head` of an :class:`httpx.Request` would give.
-    Why: on a plan's hot path, building the httpx request and response cost the client more
-    CPU than the rest of the exchange (~100 us of ~150 us per request, see ``benchmarks/``).
-    ``head`` gives None when it cannot vouch for the bytes (a path that needs quoting,
-    another origin), and the caller goes through httpx."""
-
-    def __init__(self, base: httpx.URL, headers: httpx.Headers) -> None:
-        self._origin = (base.scheme, base.host, base.port or (443 if base.scheme == "https"
-                                                               else 80))
-        self._prefix = base.raw_path.decode("ascii")
-        self._shown = str(base.copy_with(raw_path=b"/")).rstrip("/")
-        host = httpx.Request("GET", base).headers["Host"]
-        self._lines = b"".join(b"%s: %s\r\n" % pair for pair in
-                               [(b"Host", host.encode("ascii")), *headers.raw]) + b"\r\n"
-
-    def head(self, method: str, url: str, params: Mapping[str, Any] | None
-             ) -> tuple[tuple[str, str, int], bytes, str] | None:
-        """(origin, head bytes, URL for logs), or None."""
-        if url.startswith(("http://", "https://")):  # Cronofy's next_page
-            parts = urllib.parse.urlsplit(url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            if (parts.scheme, parts.hostname, port) != self._origin or parts.fragment:
-                return None
-            path = parts.path + ("?" + parts.query if parts.query else "")
-            if params or not _PLAIN_TARGET.fullmatch(path):
-                return None
-        else:
-            path = self._prefix + url
-            if not _PLAIN_PATH.fullmatch(path):
-                return None
-            if params:
-                path += "?" + str(httpx.QueryParams(params))
-        line = b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), path.encode("ascii"))
-        return self._origin, line + self._lines, self._shown + path
-
-
-def _answer(status: int, raw: list[tuple[bytes, bytes]], content: bytes, url: str) -> Answer:
-    """An :class:`Answer` from an exchange's parts; an encoded body is undone by httpx.
-    A repeated header is joined with ", ", as :meth:`Answer.of` gets it from httpx."""
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    if "content-encoding" in headers:
-        content = httpx.Response(status, headers=raw, content=content).content
-    return Answer(status, headers, content, url)

@@ -222,7 +222,23 @@ class Calendar(_Strict):
     )
 
 
-class LineWorksProvider(_Strict):
+class _Connection(_Strict):
+    """What every provider's connection can set: its rate budget and its read timeout."""
+
+    rate_limit: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description="Requests per minute the client paces itself to (LINE WORKS: per API, "
+        "240 by default, 60 on the Free plan; Cronofy: per application, 500; ONLYOFFICE: "
+        "none by default).",
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, le=600,
+        description="Seconds to wait for an answer before the request fails (--timeout "
+        "overrides it; 15 by default).",
+    )
+
+
+class LineWorksProvider(_Connection):
     """A LINE WORKS tenant, reached with an OAuth access token (scope ``calendar``)."""
 
     type: Literal["lineworks"]
@@ -238,7 +254,7 @@ class LineWorksProvider(_Strict):
     safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
 
 
-class OnlyOfficeProvider(_Strict):
+class OnlyOfficeProvider(_Connection):
     """An ONLYOFFICE Workspace/Community Server portal.
 
     Authenticates with a token from ``token_env`` when that variable is set, else exchanges
@@ -253,7 +269,7 @@ class OnlyOfficeProvider(_Strict):
     safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
 
 
-class CronofyProvider(_Strict):
+class CronofyProvider(_Connection):
     """A Cronofy account (one access token), in one data center."""
 
     type: Literal["cronofy"]

@@ -5,8 +5,7 @@ Contract of :func:`make_plan`:
 - reads only; never writes;
 - fetches per provider in a pipeline (list calendars; read each matched calendar as soon as
   its listing is in; read its events as soon as it is read) as at most ``parallelism``
-  concurrent tasks on one thread (:mod:`reconciler.greenio`), where no task ever waits on
-  another;
+  concurrent tasks (:mod:`reconciler.tasks`), where no task ever waits on another;
 - identity per DESIGN.md: a pinned ``id`` must exist (it is never replaced by a create); else
   the exact name must match exactly one live calendar; two live calendars with the name is an
   IdentityError, as is two YAML calendars resolving to one live calendar. Events are matched
@@ -24,11 +23,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler import greenio
 from reconciler.diff import diff, expand
 from reconciler.errors import CalreconError, IdentityError, PlanError
 from reconciler.events import canonical_event, window
-from reconciler.gcpolicy import fewer_collections
 from reconciler.model import Calendar, Desired, State
 from reconciler.plan import Action, Change, Phase, Plan
 from reconciler.providers.base import (
@@ -39,6 +36,9 @@ from reconciler.providers.base import (
     Window,
     placeholder,
 )
+from reconciler.tasks import TaskPool
+
+DECADE = dt.timedelta(days=3653)  # a window longer than this is worth a note in the plan
 
 
 def address_of(key: str, calendar: Calendar) -> str:
@@ -92,14 +92,11 @@ class Fetched:
 
 def desired_events(desired: Desired, provider: str | None = None
                    ) -> dict[str, dict[str, dict[str, Any]]]:
-    """calendar key -> uid -> canonical event (of one ``provider``'s calendars, if given).
-    In a read task, other tasks run between calendars (:func:`greenio.checkpoint`): for a
-    large organisation this is tens of milliseconds of CPU."""
+    """calendar key -> uid -> canonical event (of one ``provider``'s calendars, if given)."""
     events = {}
     for key, cal in desired.calendars.items():
         if cal.events is not None and (provider is None or cal.provider == provider):
             events[key] = {uid: canonical_event(e) for uid, e in cal.events.items()}
-            greenio.checkpoint()
     return events
 
 
@@ -172,13 +169,13 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
     def read_events(target: _Target, live: LiveCalendar) -> None:
         assert target.window is not None
         events = providers[target.calendar.provider].read_events(
-            live, target.address, target.window, target.events)
+            live, target.address, target.window, target.events, whole=target.calendar.prune)
         if on_read is None:
             with lock:
                 got.events[target.address] = events
         done(target, live, events)
 
-    tasks = greenio.GreenPool(parallelism)
+    tasks = TaskPool(parallelism)
     load: Counter[str] = Counter()
     for cal in desired.calendars.values():
         load[cal.provider] += 1 + len(cal.events or {})
@@ -213,8 +210,7 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
     """The plan; with ``targets``, only for those addresses (and what they depend on)."""
     if targets:
         desired = select(desired, targets)
-    with fewer_collections():
-        plan = _make_plan(desired, providers, parallelism, today)
+    plan = _make_plan(desired, providers, parallelism, today)
     if targets:
         keep = {c.address for c in plan.changes
                 if c.address in targets or any(c.address.startswith(t + ".") for t in targets)}
@@ -436,6 +432,12 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
                 live={k: live.value.get(k) for k in wanted},
                 requests=tuple(provider.update_event(calendar_id, live, desired, changed)),
             ))
+    if target.window is not None and target.window[1] - target.window[0] > DECADE:
+        first, last = target.window
+        notes.append(f"{target.address}: its events span {first} .. {last} "
+                     f"({(last - first).days // 365} years); "
+                     + ("every part of that span is read, since it prunes" if
+                        target.calendar.prune else "only the parts that hold them are read"))
     unmanaged = [e for uid, e in sorted(by_uid.items()) if uid not in target.events]
     if unmanaged and target.calendar.prune:
         for live in unmanaged:

@@ -38,7 +38,7 @@ CASES = [
      "application/json", ["office: GET", "HTTP 200", "not an ONLYOFFICE envelope"]),
     ("oo-truncated", OFFICE, "onlyoffice", "/calendar/calendars/", b'{"status": 0, "resp', 200,
      "application/json", ["office: GET", "HTTP 200", "not JSON"]),
-    # past http.PIECEWISE_FROM, so decoded in pieces (reconciler.jsonpieces): same errors
+    # large answers: the same errors
     ("oo-large-truncated", OFFICE, "onlyoffice", "/calendar/calendars/",
      b'{"status": 0, "response": [' + b'{"objectId": "7", "title": "x"}, ' * 20_000, 200,
      "application/json", ["office: GET", "HTTP 200", "not JSON"]),

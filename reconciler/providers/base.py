@@ -134,9 +134,12 @@ class Provider(Protocol):
         """One calendar; None when the provider says it does not exist."""
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
-                    desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
+                    desired: Mapping[str, dict[str, Any]], whole: bool = False
+                    ) -> list[LiveEvent]:
         """Every event of the calendar that overlaps ``window``, once each, plus those of
-        ``desired`` (uid -> canonical event) that the provider can find outside it."""
+        ``desired`` (uid -> canonical event) that the provider can find outside it. Without
+        ``whole`` (a calendar that does not prune), a provider that reads in slices may
+        leave out the slices of the window that hold no desired event."""
 
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
         """Why the provider would refuse to bring ``live`` to ``desired`` ("" when it would

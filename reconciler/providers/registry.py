@@ -6,6 +6,7 @@ provider is pointed at its emulator and uses the emulator's token instead.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping
 from typing import Protocol
@@ -13,6 +14,7 @@ from typing import Protocol
 from reconciler.errors import CalreconError
 from reconciler.http import RetryPolicy
 from reconciler.model import Desired
+from reconciler.pacing import Deadline
 from reconciler.providers.base import Provider
 
 
@@ -32,8 +34,12 @@ def build_providers(
     parallelism: int = 8,
     environ: Mapping[str, str] | None = None,
     names: Iterable[str] | None = None,
+    deadline: Deadline | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Provider]:
-    """One provider per configured name that a calendar uses (or per name in ``names``)."""
+    """One provider per configured name that a calendar uses (or per name in ``names``).
+    ``timeout`` (``--timeout``) overrides each provider's own ``timeout``; ``deadline`` is
+    shared by all of them (one end for the whole run)."""
     env = os.environ if environ is None else environ
     used = set(names) if names is not None else {c.provider for c in desired.calendars.values()}
     providers: dict[str, Provider] = {}
@@ -58,25 +64,30 @@ def build_providers(
                 missing.append(f"provider '{name}' ({config.type}): environment variable "
                                f"{config.token_env} is not set")
                 continue
+        own = policy or RetryPolicy()
+        wait = timeout or config.timeout  # --timeout, else the provider's own
+        if wait:
+            own = dataclasses.replace(own, timeout=wait)
         if config.type == "cronofy":
             from reconciler.providers.cronofy.provider import CronofyProvider
 
             providers[name] = CronofyProvider(name, config, token, base_url=base_url,
-                                              policy=policy, max_connections=parallelism)
+                                              policy=own, max_connections=parallelism,
+                                              deadline=deadline)
         elif config.type == "onlyoffice":
             from reconciler.providers.onlyoffice.provider import OnlyOfficeProvider
 
             providers[name] = OnlyOfficeProvider(
                 name, config, token=token or None, username=username or None,
-                password=password or None, base_url=base_url, policy=policy,
-                max_connections=parallelism,
+                password=password or None, base_url=base_url, policy=own,
+                max_connections=parallelism, deadline=deadline,
             )
         elif config.type == "lineworks":
             from reconciler.providers.lineworks.provider import LineWorksProvider
 
             providers[name] = LineWorksProvider(
-                name, config, token, base_url=base_url, policy=policy,
-                max_connections=parallelism,
+                name, config, token, base_url=base_url, policy=own,
+                max_connections=parallelism, deadline=deadline,
             )
     if missing:
         for provider in providers.values():

@@ -37,7 +37,6 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from reconciler.greenio import new_event_loop
 from reconciler.sandbox.base import DELAY_KEY
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -112,7 +111,7 @@ class LoopServer:
 
     def start(self, apps: dict[str, WsgiApp]) -> dict[str, int]:
         """Serve each application on a port of its own; name -> port."""
-        loop = new_event_loop()
+        loop = asyncio.new_event_loop()
         ready = threading.Event()
         self._loop = loop
         self._thread = threading.Thread(target=_run_loop, args=(loop, ready),

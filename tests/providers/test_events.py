@@ -4,6 +4,8 @@ and no duplicates on re-runs or after faults."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import itertools
 import textwrap
 from typing import Any
 
@@ -157,21 +159,54 @@ def test_lineworks_event_writes_never_notify(driver: Driver, sandbox: Sandbox) -
             assert write.body["sendNotification"] is False
 
 
-def test_lineworks_events_are_listed_in_windows_of_31_days(driver: Driver,
-                                                           sandbox: Sandbox) -> None:
+def _event_lists(sandbox: Sandbox) -> list[tuple[dt.datetime, dt.datetime]]:
+    lists = [r for r in sandbox.lineworks.requests if r.path.endswith("/events")]
+    spans = [(dt.datetime.fromisoformat(r.query["fromDateTime"][0]),
+              dt.datetime.fromisoformat(r.query["untilDateTime"][0])) for r in lists]
+    assert all(until - start <= dt.timedelta(days=30) for start, until in spans)  # L4
+    return sorted(spans)
+
+
+def test_lineworks_events_are_listed_only_in_the_slices_that_hold_them(
+        driver: Driver, sandbox: Sandbox) -> None:
     events = BASE_EVENT + "late:\n  summary: Late\n  start: 2027-06-30\n"
     driver.write(calendar("works", events))
     driver.converge()
     sandbox.lineworks.reset_log()
     assert driver.plan().empty
-    lists = [r for r in sandbox.lineworks.requests if r.path.endswith("/events")]
-    assert len(lists) == 5  # 2027-02-28 .. 2027-07-01 in 31-day steps
-    for request in lists:
-        start = request.query["fromDateTime"][0]
-        until = request.query["untilDateTime"][0]
-        import datetime as dt
-        span = dt.datetime.fromisoformat(until) - dt.datetime.fromisoformat(start)
-        assert span <= dt.timedelta(days=31)
+    spans = _event_lists(sandbox)  # March and June, not the three months between
+    assert len(spans) == 2
+    assert spans[0][0].date() <= dt.date(2027, 3, 1) < spans[0][1].date()
+    assert spans[1][0].date() <= dt.date(2027, 6, 30) < spans[1][1].date()
+
+
+def test_events_decades_apart_take_a_few_reads_and_a_note(driver: Driver,
+                                                          sandbox: Sandbox) -> None:
+    events = BASE_EVENT + "old:\n  summary: Founding\n  start: 1990-05-01\n"
+    driver.write(calendar("works", events))
+    driver.converge()
+    sandbox.lineworks.reset_log()
+    plan = driver.plan()
+    assert plan.empty and len(_event_lists(sandbox)) == 2  # not 450 slices of 30 days
+    assert any("works.cal: its events span 1990-04-30 .. 2027-03-02 (36 years); only the "
+               "parts that hold them are read" in n for n in plan.notes), plan.notes
+
+
+def test_a_pruned_calendar_is_read_over_its_whole_window(driver: Driver,
+                                                         sandbox: Sandbox) -> None:
+    events = BASE_EVENT + "late:\n  summary: Late\n  start: 2027-06-30\n"
+    driver.write(calendar("works", events, "    prune: true\n"))
+    driver.converge()
+    cid = next(iter(sandbox.lineworks.calendars))
+    sandbox.lineworks.add_event(cid, {"eventId": "between", "summary": "Made in the app",
+                                      "start": {"date": "2027-04-20"},
+                                      "end": {"date": "2027-04-21"}})
+    sandbox.lineworks.reset_log()
+    plan = driver.plan()
+    assert [(c.address, c.action) for c in plan.changes] == [
+        ("works.cal.events.between", Action.DELETE)]
+    spans = _event_lists(sandbox)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # nothing skipped
 
 
 @pytest.mark.parametrize("provider", ["works", "office"])

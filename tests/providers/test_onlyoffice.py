@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import greenio
 from reconciler.errors import ApiError
 from reconciler.loader import load
 from reconciler.model import Desired
@@ -15,6 +14,7 @@ from reconciler.providers.registry import build_providers
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.onlyoffice import PASSWORD, USERNAME
 from reconciler.sandbox.server import Sandbox
+from reconciler.tasks import TaskPool
 from tests.conftest import Driver
 
 U1, U2, G1 = ("11111111-0000-4000-8000-000000000001", "22222222-0000-4000-8000-000000000002",
@@ -177,7 +177,7 @@ def test_tasks_that_need_the_login_together_log_in_once(sandbox: Sandbox) -> Non
     client = OnlyOfficeClient(endpoint.base_url, username=USERNAME, password=PASSWORD)
     sandbox.onlyoffice.faults = Faults(latency=0.05)
     listed: list[object] = []
-    pool = greenio.GreenPool(8)
+    pool = TaskPool(8)
     for _ in range(8):
         pool.submit(lambda: listed.append(
             client.listing("/api/2.0/calendar/calendars/2027-01-01/2027-01-31", "office")))

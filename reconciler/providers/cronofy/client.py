@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.errors import ResponseError, reading
 from reconciler.http import Answer, HttpClient, RetryPolicy, decode_json
+from reconciler.pacing import BudgetSpec, Deadline
 from reconciler.providers.cronofy import mapping
 
 MAX_PAGES = 10_000  # a server whose next_page never ends would otherwise page forever
@@ -22,13 +23,21 @@ def error_detail(response: Answer) -> str:
     return detail or " ".join(response.text.split())[:300] or response.reason_phrase
 
 
+# Per application: 50 requests a second and 500 a minute (providers.md §0, rate limits).
+PER_SECOND, PER_MINUTE = 50, 500
+
+
 class CronofyClient:
     def __init__(self, base_url: str, token: str, policy: RetryPolicy | None = None,
-                 max_connections: int = 16) -> None:
+                 max_connections: int = 16, rate_limit: int | None = None,
+                 deadline: Deadline | None = None) -> None:
         self.http = HttpClient(provider="cronofy", base_url=base_url,
                                headers={"Authorization": f"Bearer {token}"}, secret=token,
                                policy=policy, error_detail=error_detail,
-                               max_connections=max_connections)
+                               max_connections=max_connections,
+                               budgets=[BudgetSpec(PER_SECOND, 1.0),
+                                        BudgetSpec(rate_limit or PER_MINUTE, 60.0)],
+                               deadline=deadline)
 
     def close(self) -> None:
         self.http.close()

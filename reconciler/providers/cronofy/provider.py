@@ -11,6 +11,7 @@ from reconciler.errors import PlanError, ResponseError, reading
 from reconciler.events import search_window
 from reconciler.http import RetryPolicy
 from reconciler.model import CronofyProvider as Config
+from reconciler.pacing import Deadline
 from reconciler.providers.base import (
     Capabilities,
     LiveCalendar,
@@ -29,10 +30,12 @@ class CronofyProvider:
     capabilities: Capabilities = mapping.CAPABILITIES
 
     def __init__(self, name: str, config: Config, token: str, *, base_url: str | None = None,
-                 policy: RetryPolicy | None = None, max_connections: int = 16) -> None:
+                 policy: RetryPolicy | None = None, max_connections: int = 16,
+                 deadline: Deadline | None = None) -> None:
         self.name = name
         self.config = config
-        self.client = CronofyClient(base_url or config.api_url(), token, policy, max_connections)
+        self.client = CronofyClient(base_url or config.api_url(), token, policy, max_connections,
+                                    rate_limit=config.rate_limit, deadline=deadline)
         self._calendars: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
@@ -61,7 +64,8 @@ class CronofyProvider:
         return LiveCalendar(calendar_id, value, raw, mapping.calendar_blocked(raw))
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
-                    desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
+                    desired: Mapping[str, dict[str, Any]], whole: bool = False
+                    ) -> list[LiveEvent]:
         """Managed events of the window, plus the external events the YAML edits; one more
         read over a wide window when some desired events are missing (they may have moved;
         Cronofy documents no read by id)."""

@@ -9,8 +9,22 @@ from urllib.parse import quote
 
 from reconciler.errors import ApiError, ResponseError, reading
 from reconciler.http import Answer, HttpClient, RetryPolicy, decode_json
+from reconciler.pacing import BudgetSpec, Deadline
 
 PAGE_SIZE = 50  # the documented maximum of calendar-personals ``count``
+RATE_LIMIT = 240  # requests per minute, per API and tenant (Standard plans; providers.md L5)
+_COLLECTIONS = frozenset({"users", "calendars", "events", "calendar-personals"})
+
+
+def api_of(method: str, path: str) -> str:
+    """The API a request counts against: LINE WORKS budgets each API (a method on a route)
+    separately, e.g. ``GET /calendars/*`` for every calendar read (providers.md L5)."""
+    out: list[str] = []
+    after_collection = False
+    for part in path.split("?", 1)[0].strip("/").split("/"):
+        out.append("*" if after_collection else part)
+        after_collection = not after_collection and part in _COLLECTIONS
+    return f"{method} /" + "/".join(out)
 
 
 def error_detail(response: Answer) -> str:
@@ -31,6 +45,8 @@ class LineWorksClient:
         token: str,
         policy: RetryPolicy | None = None,
         max_connections: int = 16,
+        rate_limit: int | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.http = HttpClient(
             provider="lineworks",
@@ -40,6 +56,9 @@ class LineWorksClient:
             policy=policy,
             error_detail=error_detail,
             max_connections=max_connections,
+            budgets=[BudgetSpec(rate_limit or RATE_LIMIT, 60.0, scope="api", probe=True)],
+            api_of=api_of,
+            deadline=deadline,
         )
 
     def close(self) -> None:

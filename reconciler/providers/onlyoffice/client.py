@@ -12,14 +12,15 @@ Facts this module encodes (providers.md §1.1-1.2):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler import greenio, secrets
-from reconciler.errors import ApiError, ResponseError
+from reconciler import secrets
+from reconciler.errors import ApiError, ResponseError, reading
 from reconciler.http import TEMPORARY_STATUSES, Answer, HttpClient, RetryPolicy, decode_json
+from reconciler.pacing import BudgetSpec, Deadline
 from reconciler.providers.onlyoffice.envelope import open_envelope
-from reconciler.providers.onlyoffice.listing import decode_listing
 
 API = "/api/2.0"
 
@@ -52,21 +53,25 @@ def is_temporary(response: Answer) -> bool:
 class OnlyOfficeClient:
     def __init__(self, base_url: str, *, token: str | None = None,
                  username: str | None = None, password: str | None = None,
-                 policy: RetryPolicy | None = None, max_connections: int = 16) -> None:
+                 policy: RetryPolicy | None = None, max_connections: int = 16,
+                 budgets: Sequence[BudgetSpec] = (), deadline: Deadline | None = None) -> None:
         self._base_url = base_url
         self._policy = policy
         self._max_connections = max_connections
+        self._budgets = budgets
+        self._deadline = deadline
         self._username, self._password = username, password
         if password:
             secrets.register(password)
-        self._lock = greenio.Lock()  # held across the login request
+        self._lock = threading.Lock()  # held across the login request
         self._http: HttpClient | None = self._connect(token) if token else None
 
     def _connect(self, token: str) -> HttpClient:
         return HttpClient(provider="onlyoffice", base_url=self._base_url,
                           headers={"Authorization": token, "Accept": "application/json"},
                           secret=token, policy=self._policy, error_detail=error_detail,
-                          temporary=is_temporary, max_connections=self._max_connections)
+                          temporary=is_temporary, max_connections=self._max_connections,
+                          budgets=self._budgets, deadline=self._deadline)
 
     @property
     def http(self) -> HttpClient:
@@ -79,7 +84,8 @@ class OnlyOfficeClient:
     def _login(self) -> str:
         anonymous = HttpClient(provider="onlyoffice", base_url=self._base_url, headers={},
                                policy=self._policy, error_detail=error_detail,
-                               temporary=is_temporary)
+                               temporary=is_temporary, budgets=self._budgets,
+                               deadline=self._deadline)
         try:
             body = {"userName": self._username, "password": self._password}
             # The body holds the password: it is never logged (http logs method, URL, status).
@@ -109,10 +115,12 @@ class OnlyOfficeClient:
 
 
     def listing(self, path: str, address: str) -> list[Any] | None:
-        """``GET calendar/calendars/{start}/{end}``: the calendars, with only the fields
-        calrecon reads (:mod:`~reconciler.providers.onlyoffice.listing`); None for ``{}``."""
-        response = self.http.request("GET", path, address=address)
-        return decode_listing(response, address, "GET", path, greenio.checkpoint)
+        """``GET calendar/calendars/{start}/{end}``: the calendars; None for ``{}``."""
+        result = self.call("GET", path, address)
+        if result is not None and not isinstance(result, list):
+            with reading(address, "GET", path):
+                raise ResponseError("the envelope's response is not a list")
+        return result
 
 
 def unwrap(response: Answer, address: str, method: str, path: str) -> Any:

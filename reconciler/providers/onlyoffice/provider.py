@@ -11,6 +11,7 @@ from reconciler.errors import ResponseError, reading
 from reconciler.events import search_window
 from reconciler.http import RetryPolicy
 from reconciler.model import OnlyOfficeProvider as Config
+from reconciler.pacing import BudgetSpec, Deadline
 from reconciler.providers.base import (
     Capabilities,
     LiveCalendar,
@@ -34,12 +35,15 @@ class OnlyOfficeProvider:
     def __init__(self, name: str, config: Config, *, token: str | None = None,
                  username: str | None = None, password: str | None = None,
                  base_url: str | None = None, policy: RetryPolicy | None = None,
-                 max_connections: int = 16) -> None:
+                 max_connections: int = 16, deadline: Deadline | None = None) -> None:
         self.name = name
         self.config = config
+        # ONLYOFFICE documents no rate limit; a portal behind a limiting proxy sets one.
+        budgets = [BudgetSpec(config.rate_limit, 60.0)] if config.rate_limit else []
         self.client = OnlyOfficeClient(base_url or config.base_url, token=token,
                                        username=username, password=password, policy=policy,
-                                       max_connections=max_connections)
+                                       max_connections=max_connections, budgets=budgets,
+                                       deadline=deadline)
         self._lock = threading.Lock()
         self._listed: dict[str, dict[str, Any]] = {}
         self._listed_window: Window | None = None
@@ -85,7 +89,8 @@ class OnlyOfficeProvider:
         return LiveCalendar(calendar_id, value, raw, blocked)
 
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
-                    desired: Mapping[str, dict[str, Any]]) -> list[LiveEvent]:
+                    desired: Mapping[str, dict[str, Any]], whole: bool = False
+                    ) -> list[LiveEvent]:
         """Events overlapping ``window``; then, only if some desired uids are missing (new or
         moved events), one more read over :func:`~reconciler.events.search_window`, since ONLYOFFICE
         documents no read by UID. An event even further away is planned as a create; its
