@@ -38,39 +38,25 @@ def _apply_fails_once_then_converges(driver: Driver) -> None:
     driver.converge()
 
 
-@pytest.mark.parametrize("fault", LOST)
-def test_lineworks_calendar_create_is_sent_once(driver: Driver, sandbox: Sandbox,
-                                                fault: str) -> None:
-    driver.write("calendars:\n  new:\n    provider: works\n    name: Fresh\n"
-                 "    description: d\n")
-    _lose_the_answer(driver, sandbox, "lineworks", "/calendars", fault)
-    _apply_fails_once_then_converges(driver)
-    names = [c["calendarName"] for c in sandbox.lineworks.calendars.values()]
-    assert names.count("Fresh") == 1
-    assert _posts(sandbox, "lineworks", "/calendars") == 1
+# provider key in the YAML, emulator, the create's path, the stored calendar's name field
+CREATES = [("works", "lineworks", "/calendars", "calendarName"),
+           ("office", "onlyoffice", "/api/2.0/calendar", "title"),
+           ("people", "cronofy", "/v1/calendars", "calendar_name")]
 
 
 @pytest.mark.parametrize("fault", LOST)
-def test_onlyoffice_calendar_create_is_sent_once(driver: Driver, sandbox: Sandbox,
-                                                 fault: str) -> None:
-    driver.write("calendars:\n  new:\n    provider: office\n    name: Fresh\n")
-    _lose_the_answer(driver, sandbox, "onlyoffice", "/api/2.0/calendar", fault)
-    _apply_fails_once_then_converges(driver)
-    titles = [c["title"] for c in sandbox.onlyoffice.calendars.values()]
-    assert titles.count("Fresh") == 1
-    assert _posts(sandbox, "onlyoffice", "/api/2.0/calendar") == 1
-
-
-@pytest.mark.parametrize("fault", LOST)
-def test_cronofy_calendar_create_is_sent_once(driver: Driver, sandbox: Sandbox,
-                                              fault: str) -> None:
+@pytest.mark.parametrize(("provider", "emulator", "path", "name_field"), CREATES,
+                         ids=[c[1] for c in CREATES])
+def test_a_calendar_create_is_sent_once(driver: Driver, sandbox: Sandbox, fault: str,
+                                        provider: str, emulator: str, path: str,
+                                        name_field: str) -> None:
     sandbox.cronofy.add_profile("pro_test", "p")
-    driver.write("calendars:\n  new:\n    provider: people\n    name: Fresh\n")
-    _lose_the_answer(driver, sandbox, "cronofy", "/v1/calendars", fault)
+    driver.write(f"calendars:\n  new:\n    provider: {provider}\n    name: Fresh\n")
+    _lose_the_answer(driver, sandbox, emulator, path, fault)
     _apply_fails_once_then_converges(driver)
-    names = [c["calendar_name"] for c in sandbox.cronofy.calendars.values()]
-    assert names.count("Fresh") == 1
-    assert _posts(sandbox, "cronofy", "/v1/calendars") == 1
+    stored = sandbox.emulators[emulator].snapshot()["calendars"].values()
+    assert [c[name_field] for c in stored].count("Fresh") == 1
+    assert _posts(sandbox, emulator, path) == 1
 
 
 @pytest.mark.parametrize("fault", LOST)
