@@ -12,11 +12,11 @@ that YAML once (in a child process), then serves the emulators from other child 
   ``requests x latency / parallelism`` and, per provider and API, the least time its budget
   lets those requests go (:func:`window_bound`); ``ratio`` = wall / bound; ``http_429`` (answers of 429
   received: pacing, not luck, keeps it at 0); ``failed`` (steps that exited non-zero);
-  writes vs changed resources; CPU seconds and peak memory of the ``calrecon`` processes
-  (YAML load included), per resource. ``--code DIR`` runs the ``calrecon`` processes from
+  writes vs changed resources; CPU seconds of the three ``calrecon`` processes and the
+  largest one's peak memory (YAML load included), and CPU per resource and run. ``--code DIR`` runs the ``calrecon`` processes from
   another checkout, to compare two versions side by side.
 - loopback (default, for comparing designs, no longer a target): in this process, no-op
-  plans at ``--latency`` (0.02 s) without budgets: wall, requests, the bound and the ratio;
+  plans at ``--latency`` (0.02 s) with the clients' budgets lifted and none in the emulators: wall, requests, the bound and the ratio;
   CPU microseconds per resource at zero latency; apply of 1% (writes vs changes); a DeepDiff
   of the whole tree against calrecon's per-resource diff.
 
@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -125,15 +126,21 @@ def generate(s: Scenario) -> dict[str, Any]:
     return {"providers": providers, "calendars": calendars}
 
 
-def populate(folder: Path, state: Path) -> None:
-    """Child process: fill the emulators by applying the YAML, then save their state. The
-    emulators are being filled, not measured: this process lifts the clients' rate budgets
-    (module constants, in this child alone)."""
+def lift_client_budgets() -> None:
+    """In this process only: the clients' documented rate budgets set out of reach (module
+    constants read when a client is made), for runs that fill the emulators or compare
+    designs rather than measure a real run."""
     from reconciler.providers.cronofy import client as cronofy_client
     from reconciler.providers.lineworks import client as lineworks_client
 
     cronofy_client.PER_SECOND = cronofy_client.PER_MINUTE = 10**9
     lineworks_client.RATE_LIMIT = 10**9
+
+
+def populate(folder: Path, state: Path) -> None:
+    """Child process: fill the emulators by applying the YAML, then save their state. The
+    emulators are being filled, not measured: no budgets."""
+    lift_client_budgets()
     with Sandbox(seed=False, rate_limit=10**9) as box:
         box.cronofy.add_profile(PROFILE, "bench@example.com")
         desired = load([folder]).desired
@@ -227,30 +234,36 @@ def served_yaml(document: dict[str, Any], server: Server, rate_limit: int) -> di
 
 
 def run_calrecon(argv: list[str], code: Path | None) -> dict[str, Any]:
-    """One ``calrecon`` process at -v: wall seconds, exit code, CPU seconds, its requests
-    (provider, method, api, status) read from its log lines."""
+    """One ``calrecon`` process at -v: wall seconds, exit code, its own CPU seconds and peak
+    memory (from ``wait4``), and its requests (provider, method, api, status) read from its
+    log lines."""
     env = dict(os.environ)
     python = sys.executable
     if code is not None:  # that checkout's own virtualenv, which has its dependencies
         env["PYTHONPATH"] = str(code)
         if (code / ".venv" / "bin" / "python").exists():
             python = str(code / ".venv" / "bin" / "python")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run([python, "-m", "reconciler", *argv, "-v"], env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.Popen([python, "-m", "reconciler", *argv, "-v"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()))  # type: ignore[union-attr]
+    reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
+    reader.join()
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     requests = []
-    for line in proc.stderr.splitlines():
+    for line in stderr[0].splitlines():
         match = REQUEST_LINE.search(line)
         if match:
-            provider, method, url, status = match.groups()
+            provider, method, url, code_ = match.groups()
             path = re.sub(r"^https?://[^/]+(/v1\.0)?", "", url).split("?")[0]
-            requests.append((provider, method, api_of(method, path), int(status)))
+            requests.append((provider, method, api_of(method, path), int(code_)))
     return {"wall_s": wall, "exit": proc.returncode,
-            "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-            "requests": requests, "stderr": proc.stderr[-2000:]}
+            "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024,
+            "requests": requests, "stderr": stderr[0][-2000:]}
 
 
 def window_bound(requests: int, limit: int, per: float) -> float:
@@ -313,7 +326,7 @@ def realistic(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "http_429": sum(1 for *_, status in every if status == 429),
         "failed": len(failed), "write_requests": writes, "changed_resources": changed,
         "cpu_s": round(cpu, 2), "cpu_us_per_resource_per_run": round(cpu / 3 / resources * 1e6),
-        "peak_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "peak_mib": round(max(step["peak_mib"] for step in steps.values()), 1),
         "populate_s": round(populate_s, 1),
     }
 
@@ -321,6 +334,7 @@ def realistic(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 # -- loopback: in this process, no budgets ------------------------------------------------------
 
 def loopback(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    lift_client_budgets()  # the design's own cost, as the old stack had no budgets either
     document, folder, state, populate_s = prepare(args, work)
     t0 = time.perf_counter()
     desired = load([folder]).desired
