@@ -16,11 +16,13 @@ import click
 from reconciler import planfile
 from reconciler.cli_common import fail
 from reconciler.errors import CalreconError, Problem
+from reconciler.gitops import guard as guard_module
 from reconciler.gitops.api import GitHub
 from reconciler.gitops.sync import sync_drift_issue, upsert_plan_comment
 from reconciler.loader import Sources
 from reconciler.render import github as github_render
 from reconciler.render import markdown
+from reconciler.render.markdown import MARKER
 
 
 def locator(sources: Sources) -> github_render.Locate:
@@ -119,3 +121,52 @@ def drift(plan_path: Path) -> None:
     plan = _saved(plan_path)
     _report(lambda client: sync_drift_issue(client, markdown.render_plan(plan),
                                             bool(plan["changes"]), _run_url()))
+
+
+GUARD_NOTE = (
+    "Plan skipped: this pull request changes the providers section ({changes}). A plan "
+    "would send the providers' tokens where the pull request says, before anyone reviewed "
+    "it, so it only validates. Once the change is on the default branch, its push plans "
+    "and applies as usual; a maintainer can also run the plan by hand.")
+
+
+@github.command()
+@click.option("--base", "base_ref", required=True, metavar="REF",
+              help="The pull request's base (a commit, branch or tag) to compare with.")
+@click.option("--pr", "number", type=int, default=None,
+              help="Also say why on the pull request's plan comment.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def guard(base_ref: str, number: int | None, paths: tuple[str, ...]) -> None:
+    """Say whether the YAML changes where the providers' tokens go, since REF.
+
+    Compares the providers sections (type, base_url, data_center, token_env, username_env,
+    password_env) of PATHS with those at --base. Writes providers_changed=true|false to
+    $GITHUB_OUTPUT for the plan step's condition and, when changed, the reason to
+    $GITHUB_STEP_SUMMARY (and the plan comment with --pr). Exit 0 either way; 1 on error.
+    """
+    try:
+        changes = guard_module.provider_changes(
+            guard_module.providers_of(guard_module.texts_at(base_ref, paths)),
+            guard_module.providers_of(guard_module.texts_now(paths)))
+    except CalreconError as exc:
+        fail(str(exc))
+    _github_file("GITHUB_OUTPUT", f"providers_changed={'true' if changes else 'false'}\n")
+    if not changes:
+        click.echo(f"The providers sections are unchanged since {base_ref}: planning is safe.")
+        return
+    for line in changes:
+        click.echo(f"Changed since {base_ref}: {line}")
+    note = GUARD_NOTE.format(changes="; ".join(changes))
+    _github_file("GITHUB_STEP_SUMMARY", f"### calrecon plan\n\n{note}\n")
+    click.echo(note)
+    if number is not None:
+        _report(lambda client: upsert_plan_comment(
+            client, number, f"{MARKER}\n### calrecon plan\n\n{note}\n", True))
+
+
+def _github_file(variable: str, text: str) -> None:
+    """Append ``text`` to the file GitHub Actions names in ``variable``, if it does."""
+    path = os.environ.get(variable)
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)

@@ -21,7 +21,9 @@ Contract of :meth:`HttpClient.request`:
   A request marked non-idempotent (a create) is retried only when the server cannot have
   acted on it: 429, 503 and failures to connect. A 500 or an answer lost after sending is
   reported, and the next plan finds whatever was created;
-- never puts a header or token in a log line or an exception message.
+- never puts a header or token in a log line or an exception message;
+- sends nothing to a host outside ``CALRECON_ALLOWED_HOSTS`` when it is set
+  (:mod:`reconciler.egress`): the check comes before a connection is opened.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any, NoReturn
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from reconciler import secrets
+from reconciler import egress, secrets
 from reconciler.errors import ApiError, ResponseError, TransportError
 from reconciler.pacing import Budget, BudgetExhausted, BudgetSpec, Deadline
 
@@ -153,8 +155,11 @@ class HttpClient:
         deadline: Deadline | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        check_egress: bool = True,
     ) -> None:
         self.provider = provider
+        # Off only for clients whose URL no YAML sets (GitHub's API, from the runner).
+        self._check_egress = check_egress
         self.policy = policy or RetryPolicy()
         self.error_detail = error_detail
         self.deadline = deadline or Deadline(DEFAULT_DEADLINE_S)
@@ -271,8 +276,11 @@ class HttpClient:
                                method=method, path=url, status=429) from None
         STATS.add(self.provider, method)
         started = time.perf_counter()
+        request = self._client.build_request(method, url, json=json, params=params)
+        if self._check_egress:
+            egress.check(self.provider, request.url)  # before any connection is opened
         try:
-            response = self._client.request(method, url, json=json, params=params)
+            response = self._client.send(request)
         except BaseException:
             for budget in budgets:
                 budget.sync(None, None)  # no headers to learn from: end a probe all the same

@@ -23,7 +23,14 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from reconciler.recurrence import normalize_rrule
 
@@ -32,7 +39,23 @@ SCHEMA_URL = "https://calrecon.dev/schemas/calrecon.schema.json"
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 """Provider names and calendar keys: lower-case, digits, ``-`` and ``_``; used in addresses."""
 
-EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ENV_PREFIXES = ("LINEWORKS_", "ONLYOFFICE_", "CRONOFY_", "CALRECON_")
+"""The only environment variables a YAML may name for credentials: those the workflow passes
+to calrecon for the purpose. A YAML under review must not be able to point ``token_env`` at
+another secret of the job (``GITHUB_TOKEN``, a cloud key) and have it sent as a token."""
+
+
+def _credential_variable(name: str) -> str:
+    if not name.startswith(ENV_PREFIXES):
+        raise ValueError(
+            f"{name!r} is not a variable calrecon reads credentials from: use a name that "
+            f"starts with {', '.join(ENV_PREFIXES[:-1])} or {ENV_PREFIXES[-1]} (so that a "
+            "pull request cannot send another secret of the job as a token)")
+    return name
+
+
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$"),
+                       AfterValidator(_credential_variable)]
 
 
 class _Strict(BaseModel):

@@ -5,7 +5,9 @@ Everything goes over real loopback HTTP to the emulators; nothing is mocked here
 
 from __future__ import annotations
 
+import socket
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,34 @@ def _fresh_caches() -> None:
     for cached in (normalize_rrule, events._utc_of, events._utc_text_of,
                    oo_mapping._utc_text, oo_mapping._api_time):
         cached.cache_clear()
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A loopback server that is not the sandbox: it accepts connections, keeps them, and
+    never answers. Yields its ``host:port`` and the connections accepted so far."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.1)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}", accepted
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
 
 
 @pytest.fixture

@@ -130,6 +130,25 @@ BUGS += [
 ]
 
 
+BUGS += [
+    Bug("requests sent without the allow-list check",
+        "reconciler/http.py",
+        "            egress.check(self.provider, request.url)  # before any connection is opened",
+        "            pass",
+        ("tests/test_egress.py",)),
+    Bug("token_env may name any variable",
+        "reconciler/model.py",
+        "    if not name.startswith(ENV_PREFIXES):",
+        "    if not name:",
+        ("tests/test_egress.py",)),
+    Bug("the guard ignores a changed base_url",
+        "reconciler/gitops/guard.py",
+        'GUARDED = ("type", "base_url", "data_center",',
+        'GUARDED = ("type", "data_center",',
+        ("tests/test_egress.py",)),
+]
+
+
 def plant(bug: Bug, tree: Path) -> None:
     target = tree / bug.path
     text = target.read_text()
@@ -144,10 +163,10 @@ def caught(bug: Bug | None, tests: tuple[str, ...], quiet: bool) -> bool:
     collection) in a copy of the tree with ``bug`` planted; None plants nothing."""
     with tempfile.TemporaryDirectory(prefix="calrecon-planted-") as tmp:
         tree = Path(tmp)
-        for part in ("reconciler", "tests", "schemas", "examples"):
+        for part in ("reconciler", "tests", "schemas", "examples", ".github"):
             if (ROOT / part).exists():
                 shutil.copytree(ROOT / part, tree / part,
-                                ignore=shutil.ignore_patterns("__pycache__"))
+                                ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
         shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
         if bug is not None:
             plant(bug, tree)

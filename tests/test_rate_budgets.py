@@ -10,9 +10,7 @@ These tests wait for real rate windows: each takes a little over a minute.
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -76,35 +74,10 @@ def test_a_budget_spent_by_another_application_is_caught_up_with(tmp_path: Path)
         assert STATS.statuses.get(429, 0) <= 8, STATS.statuses
 
 
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A server that accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1.0"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
-
-
 def test_a_provider_that_never_answers_fails_within_its_timeouts(
-        tmp_path: Path, silent_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, listener: tuple[str, list[socket.socket]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    silent_server = f"http://{listener[0]}/v1.0"
     monkeypatch.setenv("LINEWORKS_TOKEN", "t-0123456789")
     from click.testing import CliRunner
 

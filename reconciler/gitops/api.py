@@ -23,7 +23,8 @@ class GitHub:
                                headers={"Authorization": f"Bearer {token}",
                                         "Accept": "application/vnd.github+json",
                                         "X-GitHub-Api-Version": "2022-11-28"},
-                               secret=token, policy=policy)
+                               secret=token, policy=policy,
+                               check_egress=False)  # the runner's GITHUB_API_URL, not YAML
 
     def close(self) -> None:
         self.http.close()

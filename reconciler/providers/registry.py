@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from reconciler import egress
 from reconciler.errors import CalreconError
 from reconciler.http import RetryPolicy
 from reconciler.model import Desired
@@ -42,8 +43,15 @@ def build_providers(
     shared by all of them (one end for the whole run)."""
     env = os.environ if environ is None else environ
     used = set(names) if names is not None else {c.provider for c in desired.calendars.values()}
+    for started in (sandbox or {}).values():
+        egress.allow_sandbox(started.base_url)
+    if sandbox is None:  # every provider's address checked before any request to any of them
+        for name in sorted(used):
+            config = desired.providers[name]
+            egress.check(name, config.api_url() if config.type == "cronofy" else config.base_url,
+                         env)
     providers: dict[str, Provider] = {}
-    missing = []
+    missing: list[str] = []
     for name in sorted(used):
         config = desired.providers[name]
         endpoint = sandbox.get(config.type) if sandbox is not None else None
