@@ -155,7 +155,25 @@ def _guard(the_plan: Plan, desired: Desired, force: bool) -> None:
         sys.exit(EXIT_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Calrecon(click.Group):
+    """The command group, with every error exiting 1 (as terraform's do): click's own
+    usage errors (an unknown option, a bad choice, a missing argument) exit 2, which is
+    what ``plan --detailed-exitcode`` means by "changes present"."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_Calrecon, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calendar-reconciler", prog_name="calrecon")
 def cli() -> None:
     """Calendars as code: reconcile YAML with calendars, their sharing and their events.
@@ -231,7 +249,10 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
         click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt != "json")
     if out is not None:
         planfile.save(out, data, loaded.desired, list(targets))
-        click.echo(f"Saved the plan to {out}; apply it with: calrecon apply {out}", err=True)
+        again = f"calrecon apply {out}" + (
+            (" --sandbox" + ("" if sandbox_state == DEFAULT_SANDBOX_STATE
+                             else f" --sandbox-state {sandbox_state}")) if sandbox else "")
+        click.echo(f"Saved the plan to {out}; apply it with: {again}", err=True)
     _guard(the_plan, loaded.desired, force)
     if the_plan.blocked:
         sys.exit(EXIT_ERROR)

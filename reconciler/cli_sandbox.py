@@ -59,7 +59,8 @@ def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tup
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C does, saving the state
     for name, endpoint in box.endpoints().items():
         click.echo(f"{name:10} {endpoint.base_url}  token: {endpoint.token}")
-    click.echo(f"State: {state} (saved on exit). Press Ctrl-C to stop.")
+    kept = "not saved: --no-save" if no_save else "saved on exit"
+    click.echo(f"State: {state} ({kept}). Press Ctrl-C to stop.")
     sys.stdout.flush()
     try:
         _wait_for_interrupt()

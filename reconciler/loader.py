@@ -220,6 +220,14 @@ def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int
     return data, builder.positions, builder.problems
 
 
+def _not_a_string_key(node: yaml.Node, key: Any) -> str:
+    """Why a plain key that YAML reads as something other than text is refused."""
+    kind = ("null" if key is None else "a boolean" if isinstance(key, bool)
+            else "a number" if isinstance(key, int | float) else "a date")
+    return (f"the key {node.value!r} is read by YAML as {kind} ({key}), not as text: "
+            f"quote it ('{node.value}') to keep it as written")
+
+
 class _Builder:
     """Turns composed YAML nodes into plain data, recording positions and duplicate keys."""
 
@@ -251,11 +259,15 @@ class _Builder:
             result: dict[Any, Any] = {}
             merged: set[str] = set()  # keys that came from a '<<' merge: own keys override
             for key_node, value_node in node.value:
+                reported = len(self.problems)
                 key = self._scalar(key_node)
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    self._problem(key_node, "mapping keys must be plain strings")
+                if len(self.problems) > reported:
+                    continue  # not a plain value, or not readable: said already
+                if not isinstance(key, str):
+                    # A key is an identity (a calendar's, an event's uid): YAML reading
+                    # `0123` as 83 or `yes` as true would silently make it another one.
+                    self._problem(key_node, _not_a_string_key(key_node, key))
                     continue
-                key = str(key)
                 if key in merged and id(key_node) in own:
                     merged.discard(key)
                     del result[key]

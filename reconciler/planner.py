@@ -202,7 +202,23 @@ def select(desired: Desired, targets: list[str]) -> Desired:
     for target in targets:
         if not any(targeted(address_of(k, desired.calendars[k]), [target]) for k in keys):
             raise PlanError(f"--target {target} matches no calendar in the YAML")
+        for key in keys:
+            calendar = desired.calendars[key]
+            inside = target.removeprefix(address_of(key, calendar) + ".")
+            if inside != target and not _names_part(calendar, inside):
+                raise PlanError(f"--target {target} matches nothing in the YAML: calendar "
+                                f"{address_of(key, calendar)} has no {inside!r} (a "
+                                "calendar's parts are 'members', 'events' and "
+                                "'events.UID' for the uids its YAML lists)")
     return desired.model_copy(update={"calendars": {k: desired.calendars[k] for k in keys}})
+
+
+def _names_part(calendar: Calendar, part: str) -> bool:
+    """Whether ``part`` (an address below the calendar's) is one of its plan's addresses."""
+    if part in ("members", "events"):
+        return True
+    uid = part.removeprefix("events.")
+    return uid != part and uid in (calendar.events or {})
 
 
 def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: int = 8,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,72 @@ def test_sandbox_serve_answers_any_client_and_saves_on_exit(tmp_path: Path,
         proc.wait(timeout=10)
     assert proc.returncode == 0
     assert "From curl" in state.read_text()
+
+
+@pytest.mark.parametrize("args", [
+    ["plan", "--no-such-option", "x"],
+    ["plan", "--format", "nope", "x"],
+    ["plan"],  # PATHS missing
+    ["show", "no-such-plan.json"],
+    ["no-such-command"],
+])
+def test_usage_errors_exit_1_not_the_code_for_changes(args: list[str]) -> None:
+    # 2 means "changes present" under --detailed-exitcode: no error may exit 2.
+    run = subprocess.run([sys.executable, "-m", "reconciler", *args], capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert "Error" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_documented_exit_codes(tmp_path: Path, state: str) -> None:
+    def code(*args: str) -> int:
+        return subprocess.run([sys.executable, "-m", "reconciler", *args], capture_output=True,
+                              text=True, check=False, cwd=tmp_path).returncode
+
+    base = ["--sandbox", "--sandbox-state", state]
+    assert code("plan", str(EXAMPLES), *base, "--detailed-exitcode") == 2  # changes present
+    assert code("plan", str(EXAMPLES), *base) == 0  # changes, without --detailed-exitcode
+    assert code("apply", str(EXAMPLES), *base, "--auto-approve") == 0
+    assert code("plan", str(EXAMPLES), *base, "--detailed-exitcode") == 0  # no changes
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("calendars: [\n")
+    assert code("validate", str(bad)) == 1
+    assert code("--help") == 0 and code("--version") == 0
+
+
+def test_the_apply_hint_after_a_sandbox_plan_keeps_the_sandbox(tmp_path: Path,
+                                                               state: str) -> None:
+    saved = tmp_path / "plan.json"
+    result = CliRunner().invoke(cli, ["plan", str(EXAMPLES), "--sandbox", "--sandbox-state",
+                                      state, "--out", str(saved)])
+    assert f"apply it with: calrecon apply {saved} --sandbox --sandbox-state {state}" \
+        in result.stderr
+    result = CliRunner().invoke(cli, ["apply", str(saved), "--sandbox", "--sandbox-state",
+                                      state, "--auto-approve"])
+    assert result.exit_code == 0, result.output  # the hint, followed, works
+
+
+def test_a_misspelt_event_target_is_an_error(state: str) -> None:
+    result = CliRunner().invoke(cli, ["plan", str(EXAMPLES), "--sandbox", "--sandbox-state",
+                                      state, "--target", "works.platform-team.events.nope"])
+    assert result.exit_code == 1
+    assert "--target works.platform-team.events.nope matches nothing in the YAML" \
+        in result.stderr
+
+
+@pytest.mark.parametrize(("flag", "said"), [([], "(saved on exit)"),
+                                            (["--no-save"], "(not saved: --no-save)")])
+def test_sandbox_serve_says_whether_it_saves(tmp_path: Path, flag: list[str], said: str) -> None:
+    import signal
+
+    state = tmp_path / "served.json"
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "sandbox", "serve", "--state",
+                             str(state), *flag], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert said in lines[-1], lines
+    assert state.exists() == (not flag)

@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.errors import ConfigError
 from reconciler.loader import load
@@ -278,3 +280,21 @@ def test_merge_keys_are_supported(tmp_path: Path) -> None:
         """)
     loaded = load([write(tmp_path, text)])
     assert loaded.desired.calendars["b"].public is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.integers(-10**6, 10**6).map(str),
+                 st.sampled_from(["yes", "No", "on", "OFF", "true", "~", "null", "0x1F",
+                                  "1_000", "017", "1.0e+3", ".5", "2027-01-05",
+                                  "2027-01-05 10:00:00"])))
+def test_an_event_key_yaml_does_not_read_as_text_is_refused_at_its_line(
+        tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    folder = tmp_path_factory.mktemp("keys")
+    (folder / "c.yaml").write_text(
+        "providers:\n  works: {type: lineworks}\ncalendars:\n  team:\n    provider: works\n"
+        f"    name: Team\n    events:\n      {text}:\n        summary: S\n"
+        "        start: 2027-01-04\n")
+    with pytest.raises(ConfigError) as info:
+        load([folder])
+    assert any(p.line == 8 and "quote it" in p.message for p in info.value.problems), \
+        info.value.problems
