@@ -65,6 +65,10 @@ def test_github_format_for_every_action_type() -> None:
     text = github_render.render_plan(every_action_plan().to_dict(), locate,
                                      ["works.team: the plan revokes 4 of 10 members"])
     golden("every-action.github.txt", text)
+    # like every format, it starts with the changed addresses, one per line
+    addresses = every_action_plan().to_dict()["changed_addresses"]
+    assert text.splitlines()[:len(addresses) + 2] == [
+        "::group::calrecon: changed addresses", *addresses, "::endgroup::"]
     assert github_render.outputs(every_action_plan().to_dict()) == {
         "has_changes": "true", "create": "1", "update": "1", "delete": "1", "blocked": "1"}
 

@@ -1,8 +1,9 @@
 """The plan as GitHub Actions workflow commands.
 
-Blocked changes and guard-rail breaches become ``::error file=...,line=...::`` annotations on
-the YAML lines that define the resource, so they show on the pull request's diff; the plan
-ends with a ``::notice::`` summary. The CLI adds ``$GITHUB_OUTPUT`` values and the markdown
+The changed addresses come first, in a ``::group::`` of the log. Blocked changes and
+guard-rail breaches become ``::error file=...,line=...::`` annotations on the YAML lines that
+define the resource, so they show on the pull request's diff; the plan ends with a
+``::notice::`` summary. The CLI adds ``$GITHUB_OUTPUT`` values and the markdown
 plan in ``$GITHUB_STEP_SUMMARY``: see :func:`outputs`.
 """
 
@@ -29,7 +30,14 @@ def annotation(level: str, message: str, where: tuple[str, int, int] | None = No
 
 
 def render_plan(plan: dict[str, Any], locate: Locate, breaches: list[str] | None = None) -> str:
-    lines = [annotation("warning", w) for w in plan.get("warnings", [])]
+    """The changed addresses first (one per line, in a collapsible log group, as every format
+    starts with them), then warnings, blocked changes and breaches as annotations, then the
+    summary notice."""
+    lines = []
+    if plan.get("changed_addresses"):
+        lines += ["::group::calrecon: changed addresses", *plan["changed_addresses"],
+                  "::endgroup::"]
+    lines += [annotation("warning", w) for w in plan.get("warnings", [])]
     for change in plan["changes"]:
         if change["action"] == "blocked":
             lines.append(annotation("error", f"{change['address']} is blocked: "
