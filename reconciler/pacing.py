@@ -80,7 +80,6 @@ class Budget:
         # other applications of the tenant, spent of the window.
         self._synced = not spec.probe
         self._probing = False
-        self.waited = 0.0  # seconds spent waiting, all threads together (for reports)
 
     def acquire(self, deadline: Deadline | None = None) -> float:
         """Block until a send is allowed, then count it; the seconds waited.
@@ -115,8 +114,6 @@ class Budget:
                             self.spec.describe())
             self._sleep(wait)
             waited += wait
-            with self._lock:
-                self.waited += wait
 
     def hold(self, seconds: float) -> None:
         """The server says: nothing more for ``seconds``."""
