@@ -46,15 +46,9 @@ def print_problems(problems: list[Problem]) -> None:
 def emit_plan(plan: dict[str, Any], sources: Sources, breaches: list[str]) -> None:
     """Annotations on stdout; step outputs and the markdown plan for the job summary."""
     click.echo(github_render.render_plan(plan, locator(sources), breaches), nl=False)
-    output = os.environ.get("GITHUB_OUTPUT")
-    if output:
-        with open(output, "a", encoding="utf-8") as handle:
-            for key, value in github_render.outputs(plan).items():
-                handle.write(f"{key}={value}\n")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown.render_plan(plan))
+    _github_file("GITHUB_OUTPUT", "".join(f"{key}={value}\n" for key, value in
+                                          github_render.outputs(plan).items()))
+    _github_file("GITHUB_STEP_SUMMARY", markdown.render_plan(plan))
 
 
 def _client() -> GitHub:

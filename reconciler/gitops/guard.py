@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import CalreconError
+from reconciler.loader import discover
 
 GUARDED = ("type", "base_url", "data_center", "token_env", "username_env", "password_env")
 SUFFIXES = (".yaml", ".yml")
@@ -61,15 +62,12 @@ def provider_changes(base: dict[str, dict[str, Any]], head: dict[str, dict[str, 
 
 
 def texts_now(paths: Iterable[str]) -> list[tuple[str, str]]:
-    """The YAML files under ``paths`` in the working tree, as (name, text)."""
-    result = []
-    for root in paths:
-        path = Path(root)
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
-                                                      if p.suffix in SUFFIXES)
-        for file in files:
-            result.append((str(file), file.read_text(encoding="utf-8", errors="replace")))
-    return result
+    """The YAML files under ``paths`` in the working tree, as (name, text): the files the
+    loader reads (:func:`~reconciler.loader.discover`)."""
+    files, problems = discover(paths)
+    if problems:
+        raise CalreconError("\n".join(str(p) for p in problems))
+    return [(str(f), f.read_text(encoding="utf-8", errors="replace")) for f in files]
 
 
 def texts_at(ref: str, paths: Iterable[str], cwd: Path | None = None) -> list[tuple[str, str]]:
