@@ -6,9 +6,14 @@ Canonical event (desired and live alike, before a provider's own projection)::
      "start": "2026-03-02T10:00:00" | "2026-12-24",   # local wall time in `timezone`, or a date
      "end":   "2026-03-02T11:00:00" | "2026-12-26",   # all-day: the last day included
      "timezone": "Europe/Berlin",                      # timed events only
-     "recurrence": "FREQ=WEEKLY;BYDAY=MO" | "",        # canonical RRULE, "" when none
      # only when the YAML manages them:
+     "recurrence": "FREQ=WEEKLY;BYDAY=MO" | "",        # canonical RRULE, "" when none
+     "skip": ["2027-03-08T09:00:00", ...],             # cancelled occurrences, sorted: wall
+                                                       # starts in `timezone`, or dates
      "description": str, "location": str, "alert": "15m", "sharing": {principal: role}}
+
+Live values carry every field the provider reads, and ``exceptions``: how many occurrences
+were changed in the calendar (moved or edited, not cancelled), which every update keeps.
 
 Local wall time plus IANA zone is the same information as "instant plus zone", in the form a
 reviewer reads. Providers that cannot read a zone back compare instants (see their mapping).
@@ -42,10 +47,14 @@ def canonical_event(event: Event) -> dict[str, Any]:
                  else _wall_text(start, zone),
                  "end": end.isoformat() if end.tzinfo is None and not end.microsecond
                  else _wall_text(end, zone),
-                 "timezone": zone, "recurrence": event.recurrence or ""}
+                 "timezone": zone}
     else:
         value = {"summary": event.summary, "all_day": True, "start": start.isoformat(),
-                 "end": (end or start).isoformat(), "recurrence": event.recurrence or ""}
+                 "end": (end or start).isoformat()}
+    if event.recurrence is not None:
+        value["recurrence"] = event.recurrence
+    if event.skip is not None:
+        value["skip"] = skip_texts(event.skip, value)
     if event.description is not None:
         value["description"] = event.description
     if event.location is not None:
@@ -57,6 +66,21 @@ def canonical_event(event: Event) -> dict[str, Any]:
     if event.event_uid is not None:
         value["event_uid"] = event.event_uid
     return value
+
+
+def skip_texts(skips: Iterable[dt.date | dt.datetime], value: dict[str, Any]) -> list[str]:
+    """Cancelled occurrences as canonical text, sorted and once each: for a timed series the
+    wall start in its zone (a date names the occurrence at the series' time of day that
+    date), for an all-day series the date."""
+    texts = set()
+    for skip in skips:
+        if value["all_day"]:
+            texts.add((skip.date() if isinstance(skip, dt.datetime) else skip).isoformat())
+        elif isinstance(skip, dt.datetime):
+            texts.add(_wall_text(skip, value["timezone"]))
+        else:
+            texts.add(f"{skip.isoformat()}T{value['start'][11:19]}")
+    return sorted(texts)
 
 
 def _wall_text(value: dt.datetime, zone: str) -> str:
@@ -160,3 +184,21 @@ def window(values: Iterable[dict[str, Any]], today: dt.date | None = None
 
 
 _ONE_DAY = dt.timedelta(days=1)
+
+
+def carried_skips(live: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    """The cancelled occurrences an update keeps when the YAML does not manage ``skip``:
+    the live ones, each moved to the same date in the desired series (a series moved from
+    09:00 to 10:00 keeps its cancelled Mondays cancelled), as canonical text."""
+    days = {text[:10] for text in live.get("skip") or []}
+    if desired["all_day"]:
+        return sorted(days)
+    return sorted(f"{day}T{desired['start'][11:19]}" for day in days)
+
+
+def merged_skips(live: dict[str, Any] | None, desired: dict[str, Any]) -> list[str]:
+    """What an update (or a create, ``live`` None) sends as the series' cancelled
+    occurrences: the YAML's when it manages them, else the live ones carried over."""
+    if "skip" in desired:
+        return list(desired["skip"])
+    return carried_skips(live, desired) if live else []

@@ -123,13 +123,13 @@ class Member(_Strict):
         return f"{self.principal_type.value}:{self.principal_id}"
 
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def normalize_principal_id(value: str) -> str:
     """E-mail addresses and GUIDs compare case-insensitively; other ids are opaque."""
     value = value.strip()
-    return value.lower() if "@" in value or _GUID.match(value) else value
+    return value.lower() if "@" in value or GUID.match(value) else value
 
 
 class Alert(str, Enum):
@@ -167,6 +167,13 @@ class Event(_Strict):
     timezone: str | None = Field(default=None, description="IANA zone; required when timed.")
     recurrence: str | None = Field(
         default=None, description="An RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20261231T000000Z"
+        "; \"\" for an event that does not repeat. Left alone when omitted (a new event "
+        "then does not repeat).",
+    )
+    skip: list[dt.date | dt.datetime] | None = Field(
+        default=None, description="Cancelled occurrences of the series: dates, or date-times "
+        "in the event's zone. Authoritative when present; when omitted, occurrences cancelled "
+        "in the calendar are kept.",
     )
     alert: Alert | None = Field(default=None, description="Left alone when omitted.")
     sharing: list[Member] | None = Field(
@@ -190,6 +197,8 @@ class Event(_Strict):
     def _valid_rrule(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if not value.strip():
+            return ""  # said explicitly: the event does not repeat
         return normalize_rrule(value)  # raises ValueError with the reason
 
     @property

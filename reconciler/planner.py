@@ -25,9 +25,9 @@ from typing import Any
 
 from reconciler.diff import diff, expand
 from reconciler.errors import CalreconError, IdentityError, PlanError
-from reconciler.events import canonical_event, window
+from reconciler.events import canonical_event, search_window, window
 from reconciler.model import Calendar, Desired, State
-from reconciler.plan import Action, Change, Phase, Plan
+from reconciler.plan import Action, Change, FieldChange, Phase, Plan
 from reconciler.providers.base import (
     LiveCalendar,
     LiveCalendarRef,
@@ -66,6 +66,11 @@ class _Target:
     events: dict[str, dict[str, Any]]  # uid -> desired canonical event
     window: Window | None  # dates to read live events over; None when events are unmanaged
     ready: bool = True  # False: events and window are still to be made (see _prepared)
+    # live calendar id -> address, for every calendar of this provider the YAML manages
+    siblings: Mapping[str, str] = field(default_factory=dict)
+    # uids other calendars of this provider list, where uids are account-wide: a live event
+    # here with one of them is being moved away, so it is neither pruned nor "unmanaged"
+    moving: frozenset[str] = frozenset()
 
 
 def _prepared(target: _Target, today: dt.date | None) -> _Target:
@@ -74,10 +79,23 @@ def _prepared(target: _Target, today: dt.date | None) -> _Target:
     all of them."""
     if target.ready:
         return target
+    if target.calendar.state is State.ABSENT:
+        # A calendar to delete: read what goes with it, as far as a search reaches.
+        return replace(target, window=search_window(window([], today), today), ready=True)
     if target.calendar.events is None:
         return replace(target, ready=True)
     events = {uid: canonical_event(e) for uid, e in target.calendar.events.items()}
-    return replace(target, events=events, window=window(events.values(), today), ready=True)
+    return replace(target, events=events, window=_read_window(target.calendar, events, today),
+                   ready=True)
+
+
+def _read_window(calendar: Calendar, events: dict[str, dict[str, Any]],
+                 today: dt.date | None) -> Window:
+    """The dates a calendar's live events are read over: the span of its desired events;
+    for a calendar that prunes, the search window around it and today, so that an event
+    removed from either end of the YAML is still seen (and deleted)."""
+    span = window(events.values(), today)
+    return search_window(span, today) if calendar.prune else span
 
 
 @dataclass
@@ -134,12 +152,15 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         provider = providers[name]
         if provider.capabilities.listing_uses_window:
             events = desired_events(desired, name)
-            windows = event_windows(events, today)
+            windows = event_windows(events, today, desired)
+            for key, cal in desired.calendars.items():  # calendars to delete: see their events
+                if cal.provider == name and cal.state is State.ABSENT:
+                    windows[key] = search_window(window([], today), today)
             refs = provider.list_calendars(_span(windows.values()))
-            matched, trouble = _match(desired, name, refs, (windows, events))
+            matched, trouble = _match(desired, name, refs, (windows, events), provider)
         else:
             refs = provider.list_calendars(None)
-            matched, trouble = _match(desired, name, refs, None)
+            matched, trouble = _match(desired, name, refs, None, provider)
         with lock:
             got.listings[name] = refs
             problems.extend(trouble)
@@ -158,8 +179,7 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         if on_read is None:
             with lock:
                 got.calendars[target.address] = live
-        if live is not None and target.window is not None \
-                and target.calendar.state is State.PRESENT:
+        if live is not None and target.window is not None:
             # In this task, not a new one: a queued task would wait behind every calendar
             # read submitted before it, so the events read would go out last, not next.
             read_events(target, live)
@@ -169,7 +189,8 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
     def read_events(target: _Target, live: LiveCalendar) -> None:
         assert target.window is not None
         events = providers[target.calendar.provider].read_events(
-            live, target.address, target.window, target.events, whole=target.calendar.prune)
+            live, target.address, target.window, target.events,
+            whole=target.calendar.prune or target.calendar.state is State.ABSENT)
         if on_read is None:
             with lock:
                 got.events[target.address] = events
@@ -289,6 +310,13 @@ def _target_changes(target: _Target, live: LiveCalendar | None,
     """The calendar's change (if any), then its events' changes."""
     changes = []
     change = _calendar_change(target, live, provider)
+    if change is not None and change.action is Action.DELETE and events is not None:
+        first, last = target.window or (None, None)
+        change = replace(change, fields=(*change.fields,
+                                         FieldChange("events", len(events), None)))
+        if events:
+            notes.append(f"{target.address}: deleting the calendar deletes its "
+                         f"{len(events)} live event(s) found between {first} and {last}")
     if change is not None:
         changes.append(change)
     if target.window is not None and target.calendar.state is State.PRESENT:
@@ -297,9 +325,13 @@ def _target_changes(target: _Target, live: LiveCalendar | None,
 
 
 def event_windows(events: Mapping[str, dict[str, dict[str, Any]]],
-                   today: dt.date | None) -> dict[str, Window]:
-    """Per calendar key that manages events: the dates its live events are read over."""
-    return {key: window(values.values(), today) for key, values in events.items()}
+                  today: dt.date | None, desired: Desired | None = None) -> dict[str, Window]:
+    """Per calendar key that manages events: the dates its live events are read over
+    (:func:`_read_window`; without ``desired``, the span of the events alone)."""
+    if desired is None:
+        return {key: window(values.values(), today) for key, values in events.items()}
+    return {key: _read_window(desired.calendars[key], values, today)
+            for key, values in events.items()}
 
 
 def _span(windows: Iterable[Window]) -> Window | None:
@@ -311,7 +343,7 @@ def _span(windows: Iterable[Window]) -> Window | None:
 
 def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
            prepared: tuple[Mapping[str, Window], Mapping[str, dict[str, dict[str, Any]]]]
-           | None) -> tuple[list[_Target], list[str]]:
+           | None, driver: Provider) -> tuple[list[_Target], list[str]]:
     """The targets of one provider's calendars, and the identity problems found. With
     ``prepared`` (windows, canonical events by key) the targets are ready; without, their
     tasks make them ready (:func:`_prepared`)."""
@@ -350,6 +382,16 @@ def _match(desired: Desired, provider: str, refs: list[LiveCalendarRef],
             windows, events = prepared
             targets.append(_Target(key, address, cal, live_id, events.get(key, {}),
                                    windows.get(key)))
+    siblings = {live_id: address for live_id, address in claimed.items()}
+    uids: dict[str, str] = {}
+    if driver.capabilities.event_uid_scope == "provider":
+        for target in targets:
+            for uid in target.calendar.events or {}:
+                if target.calendar.state is State.PRESENT:
+                    uids[uid] = target.key
+    targets = [replace(t, siblings=siblings,
+                       moving=frozenset(u for u, k in uids.items() if k != t.key))
+               for t in targets]
     return targets, problems
 
 
@@ -422,16 +464,23 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
     else:
         calendar_id, depends_on = live_cal.id, None
     by_uid = {e.uid: e for e in live_events}
+    kept = [0, 0, 0]  # cancelled occurrences, changed occurrences, events they belong to
     for uid, desired in target.events.items():  # the plan is sorted by address at the end
-        wanted = provider.event_value(desired)
         live = by_uid.get(uid)
+        wanted = provider.event_value(desired, live)
+        moved_from = live.calendar if live is not None and live.calendar else ""
         fields = expand(wanted, removing=False) if live is None else diff(wanted, live.value)
+        if moved_from:
+            origin = target.siblings.get(moved_from, f"calendar {moved_from}")
+            fields = (FieldChange("calendar", origin, target.address), *fields)
         if not fields:
             continue
         common: dict[str, Any] = {"address": f"{target.address}.events.{uid}",
                                   "provider": target.calendar.provider, "kind": "event",
                                   "phase": Phase.WRITE_EVENTS, "depends_on": depends_on}
         reason = (live_cal.blocked if live_cal else "") or provider.event_blocked(desired, live)
+        if moved_from and moved_from not in target.siblings:
+            reason = _foreign_uid(provider, uid, moved_from)
         if reason:
             changes.append(Change(**common, action=Action.BLOCKED, fields=fields, reason=reason,
                                   live_id=live.id if live else None,
@@ -443,18 +492,30 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
                                                                        desired))))
         else:
             changed = {f.path.split(".", 1)[0] for f in fields}
+            _count_kept(live.value, desired, kept)
             changes.append(Change(
                 **common, action=Action.UPDATE, fields=fields, live_id=live.id,
                 live={k: live.value.get(k) for k in wanted},
                 requests=tuple(provider.update_event(calendar_id, live, desired, changed)),
             ))
+    if kept[2]:
+        parts = [f"{n} {what}" for n, what in ((kept[0], "cancelled"), (kept[1], "changed"))
+                 if n]
+        notes.append(f"{target.address}: the updates keep {' and '.join(parts)} "
+                     f"occurrence(s) of {kept[2]} series made in the calendar (the YAML does "
+                     "not list them: add skip to manage cancellations)")
+    if target.calendar.prune and target.window is not None:
+        first, last = target.window
+        notes.append(f"{target.address}: prune looks for live events between {first} and "
+                     f"{last}; events outside those dates are not seen")
     if target.window is not None and target.window[1] - target.window[0] > DECADE:
         first, last = target.window
         notes.append(f"{target.address}: its events span {first} .. {last} "
                      f"({(last - first).days // 365} years); "
                      + ("every part of that span is read, since it prunes" if
                         target.calendar.prune else "only the parts that hold them are read"))
-    unmanaged = [e for uid, e in sorted(by_uid.items()) if uid not in target.events]
+    unmanaged = [e for uid, e in sorted(by_uid.items())
+                 if uid not in target.events and uid not in target.moving]
     if unmanaged and target.calendar.prune:
         for live in unmanaged:
             changes.append(Change(
@@ -467,3 +528,23 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
         notes.append(f"{target.address}: {len(unmanaged)} unmanaged event(s) left alone "
                      "(set prune: true to delete them)")
     return changes
+
+
+def _foreign_uid(provider: Provider, uid: str, calendar_id: str) -> str:
+    """Why an event whose uid lives in a calendar the YAML does not manage is not created."""
+    title = getattr(provider, "calendar_title", lambda _id: "")(calendar_id)
+    named = f"calendar {title!r} ({calendar_id})" if title else f"calendar {calendar_id}"
+    return (f"uid {uid!r} already belongs to an event in {named}, which this YAML does not "
+            f"manage: {provider.name} uids are account-wide, so creating it would overwrite "
+            "or duplicate that event (providers.md O2); choose another key, or manage that "
+            "calendar")
+
+
+def _count_kept(live: dict[str, Any], desired: dict[str, Any], kept: list[int]) -> None:
+    """Add to ``kept`` the occurrences an update keeps that the YAML does not manage."""
+    cancelled = 0 if "skip" in desired else len(live.get("skip") or [])
+    changed = int(live.get("exceptions") or 0)
+    if cancelled or changed:
+        kept[0] += cancelled
+        kept[1] += changed
+        kept[2] += 1

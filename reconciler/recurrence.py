@@ -10,9 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from dateutil.rrule import rrulestr
 from icalendar.prop import vRecur
 
 _WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+# RFC 5545 §3.3.10: the range of each numeric part (a negative value counts from the end).
+_RANGES = {"BYSECOND": (0, 60, False), "BYMINUTE": (0, 59, False), "BYHOUR": (0, 23, False),
+           "BYMONTHDAY": (1, 31, True), "BYYEARDAY": (1, 366, True), "BYWEEKNO": (1, 53, True),
+           "BYMONTH": (1, 12, False), "BYSETPOS": (1, 366, True)}
 _ORDER = ["FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
           "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"]
 
@@ -42,6 +47,9 @@ def normalize_rrule(text: str) -> str:
     unknown = set(rule) - set(_ORDER)
     if unknown:
         raise ValueError(f"invalid recurrence rule {text!r}: unknown part {sorted(unknown)[0]}")
+    problem = _out_of_range(rule)
+    if problem:
+        raise ValueError(f"invalid recurrence rule {text!r}: {problem}")
     parts = []
     for key in _ORDER:
         if key not in rule:
@@ -62,6 +70,29 @@ def normalize_rrule(text: str) -> str:
     return ";".join(parts)
 
 
+def _out_of_range(rule: vRecur) -> str:
+    """The first part whose value RFC 5545 §3.3.10 does not allow ("" when none): a rule a
+    calendar would refuse, or silently read as another, is refused when it is loaded."""
+    for key in ("INTERVAL", "COUNT"):
+        for value in rule.get(key, []):
+            if not isinstance(value, int) or value < 1:
+                return f"{key}={value} must be a whole number of at least 1"
+    for key, (low, high, signed) in _RANGES.items():
+        for value in rule.get(key, []):
+            number = int(value)
+            size = abs(number) if signed else number
+            if not low <= size <= high or (not signed and number < 0):
+                sign = "-" if signed else ""
+                return (f"{key}={value} is out of range ({sign}{high}..{sign}{low}, "
+                        f"{low}..{high})" if signed else
+                        f"{key}={value} is out of range ({low}..{high})")
+    for value in rule.get("BYDAY", []):
+        prefix = str(value)[:-2]
+        if prefix not in ("", "+", "-") and not 1 <= abs(int(prefix)) <= 53:
+            return f"BYDAY={value} is out of range (an ordinal from -53 to 53, not 0)"
+    return ""
+
+
 def _until(value: dt.date) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
@@ -69,3 +100,30 @@ def _until(value: dt.date) -> str:
             return value.strftime("%Y%m%dT%H%M%SZ")
         return value.strftime("%Y%m%dT%H%M%S")
     return value.strftime("%Y%m%d")
+
+
+def is_occurrence(rule: str, start: dt.datetime | dt.date, when: dt.datetime | dt.date) -> bool:
+    """Whether ``when`` is the start of an occurrence of the series that starts at ``start``
+    with the canonical ``rule`` (both wall times in one zone, or both dates). A series
+    repeats by wall time, as RFC 5545 §3.3.10 reads a DTSTART with a TZID."""
+    first = start if isinstance(start, dt.datetime) else dt.datetime.combine(start, dt.time())
+    target = when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time())
+    first, target = first.replace(tzinfo=None), target.replace(tzinfo=None)
+    if target < first:
+        return False
+    parsed = rrulestr(_floating_until(rule), dtstart=first, cache=False)
+    return target in parsed
+
+
+def _floating_until(rule: str) -> str:
+    """The rule with UNTIL as floating wall time, the form dateutil takes beside a floating
+    DTSTART (the zone's offset is at most a day away, so the end of the UNTIL day in UTC is
+    read as the end of that day, the more inclusive reading)."""
+    parts = []
+    for part in rule.split(";"):
+        key, _, value = part.partition("=")
+        if key == "UNTIL":
+            value = value.rstrip("Z")
+            value = value + "T235959" if len(value) == 8 else value
+        parts.append(f"{key}={value}")
+    return ";".join(parts)

@@ -4,7 +4,8 @@ Contract of :func:`check`: for every calendar, count what the plan revokes (memb
 deletes (events) against what exists live; return one sentence per breach, naming the
 calendar, the numbers and ``--force``. A breach is: more than ``max_delete_percent`` (30 by
 default) of at least ``min_existing`` (10) existing members or events, or a member list made
-empty. Limits come from the calendar's ``safety``, else its provider's, else the defaults.
+empty; deleting a calendar deletes all of its live events. Limits come from the calendar's
+``safety``, else its provider's, else the defaults.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def check(plan: Plan, desired: Desired) -> list[str]:
     for change in plan.changes:
         if change.kind == "event" and change.action is Action.DELETE:
             deleted_events[change.address.rsplit(".events.", 1)[0]] += 1
+        elif change.kind == "calendar" and change.action is Action.DELETE:
+            # a calendar deleted takes its events with it (the planner counts them)
+            deleted_events[change.address] += sum(
+                f.before for f in change.fields if f.path == "events" and isinstance(f.before,
+                                                                                      int))
     for change in plan.changes:
         if change.kind != "calendar" or change.action is not Action.UPDATE:
             continue

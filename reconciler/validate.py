@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from reconciler.errors import Problem
 from reconciler.events import to_zone
 from reconciler.loader import Sources
-from reconciler.model import Calendar, Desired, Event, Member, State
+from reconciler.model import GUID, Calendar, Desired, Event, Member, State
 from reconciler.providers.base import Capabilities
+from reconciler.recurrence import is_occurrence
 
 YamlPath = tuple[str | int, ...]
 Report = Callable[[YamlPath, str], None]
@@ -62,10 +63,11 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
             for uid in cal.events or {}:
                 other = seen_uids.setdefault((cal.provider, uid), key)
                 if other != key:
+                    first = sources.locate(("calendars", other, "events", uid))
                     problem(("events", uid),
-                            f"event uid '{uid}' is also used in calendar '{other}'; "
-                            f"{provider.type} event uids are unique across the account, so "
-                            "one of them must change")
+                            f"event uid '{uid}' is also used in calendar '{other}' (at "
+                            f"{first}); {provider.type} event uids are unique across the "
+                            "account, so one of them must change")
         if cal.id is not None:
             id_key = (cal.provider, cal.id)
             if id_key in seen_ids:
@@ -113,7 +115,8 @@ def _check_calendar(cal: Calendar, kind: str, caps: Capabilities, problem: Repor
 
 def _check_event(event: Event, kind: str, caps: Capabilities, problem: Report,
                  sources: Sources, base: YamlPath) -> None:
-    for field_name in ("description", "location", "alert", "sharing", "recurrence", "event_uid"):
+    for field_name in ("description", "location", "alert", "sharing", "recurrence", "skip",
+                       "event_uid"):
         if getattr(event, field_name) is not None and field_name not in caps.event_fields:
             problem((field_name,), f"{kind} events cannot carry '{field_name}'"
                     f"{caps.notes.get('event.' + field_name, '')}")
@@ -123,6 +126,7 @@ def _check_event(event: Event, kind: str, caps: Capabilities, problem: Report,
     _limit(problem, ("location",), "location", event.location, caps.max_location_length, kind)
     _check_members(event.sharing or [], "sharing", kind, caps, problem, sources, base)
     start, end = event.start, event.end
+    _check_skip(event, problem)
     if event.all_day:
         if event.timezone is not None:
             problem(("timezone",), "an all-day event takes no timezone (its dates are dates)")
@@ -143,8 +147,54 @@ def _check_event(event: Event, kind: str, caps: Capabilities, problem: Report,
         problem(("end",), "start is a date-time but end is a date: use two date-times")
         return
     zone = ZoneInfo(event.timezone)
+    for name, value in (("start", start), ("end", end)):
+        gap = _in_gap(value, zone)
+        if gap:
+            problem((name,), gap)
+    for i, skip in enumerate(event.skip or []):
+        gap = _in_gap(skip, zone) if isinstance(skip, dt.datetime) else ""
+        if gap:
+            problem(("skip", i), gap)
     if to_zone(end, zone) < to_zone(start, zone):
         problem(("end",), f"end {end.isoformat()} is before start {start.isoformat()}")
+
+
+def _in_gap(value: dt.datetime, zone: ZoneInfo) -> str:
+    """Why a naive wall time does not exist in ``zone`` (a DST gap), "" when it does. A wall
+    time that occurs twice (a fold) is the first of the two, as RFC 5545 §3.3.5 says."""
+    if value.tzinfo is not None:
+        return ""  # an instant: it exists, and is converted into the zone
+    there = value.replace(tzinfo=zone)
+    back = there.astimezone(dt.timezone.utc).astimezone(zone).replace(tzinfo=None)
+    if back == value:
+        return ""
+    return (f"{value.isoformat()} does not exist in {zone.key}: the clocks skip it "
+            f"(daylight saving time); use {back.isoformat()} or a time outside the gap")
+
+
+def _check_skip(event: Event, problem: Report) -> None:
+    """``skip`` names occurrences of the event's own series, in the event's kind of time."""
+    if event.skip is None:
+        return
+    if event.recurrence == "":
+        problem(("skip",), "skip needs a recurring event: this one has recurrence \"\"")
+        return
+    for i, skip in enumerate(event.skip):
+        if event.all_day and isinstance(skip, dt.datetime):
+            problem(("skip", i), "an all-day series skips dates, not date-times")
+            return
+        if not event.recurrence:
+            continue  # the live rule decides; validate cannot read it
+        when: dt.date | dt.datetime = skip
+        start = event.start
+        if isinstance(start, dt.datetime) and event.timezone:
+            zone = ZoneInfo(event.timezone)
+            start = to_zone(start, zone).replace(tzinfo=None)
+            when = (to_zone(skip, zone).replace(tzinfo=None) if isinstance(skip, dt.datetime)
+                    else dt.datetime.combine(skip, start.time()))
+        if not is_occurrence(event.recurrence, start, when):
+            problem(("skip", i), f"{skip.isoformat()} is not an occurrence of the series "
+                    f"({event.recurrence} from {event.start.isoformat()})")
 
 
 def _check_members(members: list[Member], field_name: str, kind: str, caps: Capabilities,
@@ -156,6 +206,10 @@ def _check_members(members: list[Member], field_name: str, kind: str, caps: Capa
             problem((field_name, i, member.principal_type.value),
                     f"{kind} cannot share with a {member.principal_type.value} "
                     f"(it can with: {allowed})")
+        if caps.principal_ids == "guid" and not GUID.match(member.principal_id):
+            problem((field_name, i, member.principal_type.value),
+                    f"{kind} names users and groups by their GUID (e.g. "
+                    f"3f2504e0-4f89-41d3-9a0c-0305e82c3301), not {member.principal_id!r}")
         if member.role not in caps.roles:
             allowed = ", ".join(r.value for r in caps.roles_in_order())
             problem((field_name, i, "role"),

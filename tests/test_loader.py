@@ -137,7 +137,7 @@ BAD += [
      "onlyoffice cannot manage 'public'"),
     ("onlyoffice-uid-in-two-calendars", OFFICE + "  other:\n    provider: office\n"
      "    name: Other\n    events:\n      ev:\n        summary: S\n        start: 2027-01-01\n",
-     "18:7", "event uid 'ev' is also used in calendar 'team'; onlyoffice event uids are unique"),
+     "18:7", "event uid 'ev' is also used in calendar 'team' (at "),
     ("prune-without-events", GOOD.replace("    name: Team\n", "    name: Team\n    prune: true\n"),
      "8:5", "prune needs an 'events' mapping"),
 ]

@@ -40,6 +40,7 @@ class Capabilities:
     # list_calendars reads events over its window (ONLYOFFICE: one request returns
     # everything); the others ignore the window, so they can list before it is known.
     listing_uses_window: bool = False
+    principal_ids: str = ""  # "guid": member and sharing ids must be GUIDs (ONLYOFFICE O6)
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def roles_in_order(self) -> list[Role]:
@@ -79,6 +80,8 @@ class LiveEvent(NamedTuple):
     id: str
     value: dict[str, Any]
     raw: Any = None
+    calendar: str = ""  # the live calendar's id when it is not the one read (account-wide
+    #                    uids: the event is in another calendar of the account)
 
 
 def placeholder(address: str) -> str:
@@ -145,8 +148,10 @@ class Provider(Protocol):
         """Why the provider would refuse to bring ``live`` to ``desired`` ("" when it would
         not): the plan shows such a change as blocked and apply never sends it."""
 
-    def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
-        """A desired canonical event as this provider reads events back."""
+    def event_value(self, desired: dict[str, Any], live: LiveEvent | None = None
+                    ) -> dict[str, Any]:
+        """A desired canonical event as this provider reads events back (``live``: the
+        event it will update, for the fields the YAML leaves to it, such as the rule)."""
 
     def create_calendar(self, address: str, desired: dict[str, Any]) -> list[PlannedRequest]:
         """Requests that create a calendar with the desired canonical value."""

@@ -11,11 +11,15 @@ NOT CONFIRMED:
 - writes to a read-only or deleted calendar, and edits of a missing, deleted, recurring or
   ``options.update: false`` external event, answer 422 with ``errors`` naming the field;
 - a write to a locked profile answers 423;
-- an upsert replaces every field: an optional field left out is cleared;
+- an upsert replaces every field: an optional field left out is cleared (C1: the docs are
+  silent; clearing is what loses data if a client leaves a field out to keep it). With
+  ``omitted_kept`` set, a field left out keeps its value instead (the other reading), so that
+  tests can show the client converges under both;
 - an all-day event's ``end`` date is exclusive; a timed event is answered in UTC, or as
   ``{time, tzid}`` with ``localized_times``;
 - query booleans are read case-insensitively ("true", "True", "1"), as SDKs send them;
-- ``from``/``to`` dates are read in ``tzid``; an event is listed when it overlaps them.
+- ``from``/``to`` dates are read in ``tzid``; an event is listed when it starts before ``to``
+  and ends on or after ``from`` (C2: one ending exactly at ``from`` is in).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class CronofyEmulator(Emulator):
     def __init__(self, token: str, faults: Faults | None = None, *, page_size: int = 25) -> None:
         super().__init__(token, faults)
         self.page_size = page_size
+        self.omitted_kept = False  # C1: see the module docstring
         self.profiles: dict[str, dict[str, Any]] = {}
         self.calendars: dict[str, dict[str, Any]] = {}
         self.events: dict[str, dict[str, Any]] = {}  # event_uid -> event
@@ -204,6 +209,8 @@ class CronofyEmulator(Emulator):
         if event_id is not None:  # a managed event; event_id wins over event_uid (§3.6.4)
             current = next((e for e in self.events.values() if e.get("event_id") == event_id
                             and e["calendar_id"] == calendar_id and not e["deleted"]), None)
+            if current is not None and self.omitted_kept:
+                fields = {k: (current[k] if k not in body else v) for k, v in fields.items()}
             uid = current["event_uid"] if current else f"evt_managed_{secrets.token_hex(10)}"
             created = current["created"] if current else None
             self.events[uid] = self._event(calendar_id, uid, str(event_id), fields)
@@ -220,6 +227,8 @@ class CronofyEmulator(Emulator):
         if event["recurring"] or not event["options"]["update"]:
             return self._invalid(Invalid("event_uid", "not_editable",
                                          "this event cannot be edited"))
+        if self.omitted_kept:
+            fields = {k: v for k, v in fields.items() if k in body}
         event.update(fields)
         event["updated"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Response(status=202)
@@ -273,7 +282,7 @@ class CronofyEmulator(Emulator):
             if calendars and event["calendar_id"] not in calendars:
                 continue
             first, last = _span(event)
-            if (start and last <= start) or (end and first >= end):
+            if (start and last < start) or (end and first >= end):  # C2
                 continue
             found.append(_output(event, localized, zone))
         return self._page(found, 1, request)

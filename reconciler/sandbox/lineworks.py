@@ -9,8 +9,11 @@ Served under ``/v1.0``. Choices where the reference says NOT CONFIRMED:
   was sent. The creator's access comes from ownership, which the API does not expose.
 - Error codes besides TOO_MANY_REQUESTS: INVALID_PARAMETER (400), UNAUTHORIZED (401),
   FORBIDDEN (403), RESOURCE_NOT_FOUND (404) (§2.6 does not confirm them).
-- Events: a series is one component carrying ``recurrence``; listing returns it when any
-  occurrence overlaps the window (occurrences are not expanded). An all-day event is
+- Events: an item is the series master and its exception components, one ``eventId`` (L1);
+  PUT replaces all of them, so a PUT of the master alone drops the exceptions; ``recurrence``
+  keeps every line as sent (RRULE, EXDATE, RDATE). Listing returns an item when any
+  occurrence overlaps the window (occurrences are not expanded). Answers give RRULE lines
+  without their ``RRULE:`` prefix (L2 is NOT CONFIRMED: the form a reader could miss). An all-day event is
   ``{"date"}`` with an exclusive end date, as in iCalendar. A POST whose ``eventId`` already
   exists answers 409 CONFLICT. Windows zone ids in ``timeZone`` are accepted.
 - The rate budget is per operation (method + route), ``rate_limit`` requests per 60 s
@@ -255,7 +258,7 @@ class LineWorksEmulator(Emulator):
         if until - start > dt.timedelta(days=31):
             raise ApiFailure(400, "the range of fromDateTime and untilDateTime must be 31 days "
                              "or less")
-        found = [item for item in events.values() if _overlaps(item, start, until)]
+        found = [_answered(item) for item in events.values() if _overlaps(item, start, until)]
         return json_response({"events": found})
 
     def on_list_default_events(self, request: Request, user_id: str) -> Response:
@@ -278,7 +281,7 @@ class LineWorksEmulator(Emulator):
 
     def on_get_event(self, request: Request, user_id: str, calendar_id: str,
                      event_id: str) -> Response:
-        return json_response(self._event(user_id, calendar_id, event_id))
+        return json_response(_answered(self._event(user_id, calendar_id, event_id)))
 
     def on_put_event(self, request: Request, user_id: str, calendar_id: str,
                      event_id: str) -> Response:
@@ -301,6 +304,16 @@ class LineWorksEmulator(Emulator):
         if item is None:
             raise ApiFailure(404, f"event not found: {event_id}")
         return item
+
+
+def _answered(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as answered: RRULE lines without their prefix (see the module docstring)."""
+    comps = []
+    for comp in item["eventComponents"]:
+        lines = [line[6:] if line.upper().startswith("RRULE:") else line
+                 for line in comp.get("recurrence") or []]
+        comps.append({**comp, "recurrence": lines} if "recurrence" in comp else comp)
+    return {**item, "eventComponents": comps}
 
 
 def _components(body: Any) -> list[dict[str, Any]]:
@@ -368,7 +381,8 @@ def _span(comp: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
 def _overlaps(item: dict[str, Any], start: dt.datetime, until: dt.datetime) -> bool:
     for comp in item["eventComponents"]:
         first, last = _span(comp)
-        rules = [r[6:] for r in comp.get("recurrence") or [] if r.upper().startswith("RRULE:")]
+        rules = [r[6:] if r.upper().startswith("RRULE:") else r
+                 for r in comp.get("recurrence") or [] if r.upper().startswith(("RRULE:", "FREQ="))]
         if occurrences(first, last, rules[0] if rules else "", start, until, limit=1):
             return True
     return False

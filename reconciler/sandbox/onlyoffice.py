@@ -8,12 +8,26 @@ sharing, the silent downgrade to a view update without full access, and the defa
 that listing creates. Choices where it says NOT CONFIRMED:
 
 - a failed login answers 500 "User authentication failed" (§1.1 infers the generic mapping);
-- ``alertType`` accepts names or ints; a PUT icsevent without one sets Never (0), the .NET
-  default of the enum;
+- ``alertType`` accepts names or ints; a POST or PUT icsevent without one sets Never (0), the
+  .NET default of the enum (providers.md O5), and a POST calendar without ``timeZone`` makes a
+  UTC calendar (O5);
 - ``calendarId`` of POST icsevent accepts an int or digits as text (lenient JSON binding);
 - timed events are answered in the calendar's time zone offset; all-day events as midnight
   UTC with the end day stored inclusively;
-- the window of ``calendars/{start}/{end}`` includes the whole end day;
+- the window of ``calendars/{start}/{end}`` runs from midnight of the start date to midnight
+  of the end date in the portal's zone, the end exclusive (O4);
+- ``repeatRule`` is written as the server's ``RecurrenceRule.ToString()`` does (O1): lower
+  case, UNTIL in UTC with ``Z``, and ``;exdates=...`` (UTC instants, or dates for an all-day
+  series) once an occurrence is cancelled by ``DELETE events/{id}/custom`` or an EXDATE;
+- ``events/{id}/historybyid`` answers ``mergedIcs``: the series as stored (DTSTART with its
+  TZID, DTEND, RRULE, EXDATE), as ``GetEventHistoryWrapper`` does (CalendarApi.cs ~5212);
+- POST icsevent with a known UID updates the event in place, in its old calendar, only when
+  the caller owns the event and its calendar; otherwise it makes a second event with that
+  UID (O2). PUT icsevent on a missing event answers 500 "Object reference not set to an
+  instance of an object" (O9);
+- calendars shared with the account are listed only once accepted (``PUT {id}/view``, O3);
+- sharing ids that are not GUIDs answer 400 (O6); parameter names bind case-insensitively,
+  from JSON or a form (O7); a null result comes back as ``response: {}`` with 200/201 (O8);
 - injected 500/502/503 faults answer like a reverse proxy would: an HTML page, no envelope;
 - a TEXT value (SUMMARY, DESCRIPTION, LOCATION) is read up to its first unescaped ``,`` or
   ``;`` (RFC 5545 §3.3.11 requires both escaped), as a strict parser that takes the rest for
@@ -25,6 +39,7 @@ that listing creates. Choices where it says NOT CONFIRMED:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -83,6 +98,8 @@ class OnlyOfficeEmulator(Emulator):
             Rule(f"{c}/icsevent", endpoint="update_event", methods=["PUT"]),
             Rule(f"{c}/events/<int:eid>", endpoint="delete_event", methods=["DELETE"]),
             Rule(f"{c}/events/<int:eid>/custom", endpoint="delete_custom", methods=["DELETE"]),
+            Rule(f"{c}/events/<int:eid>/historybyid", endpoint="history", methods=["GET"]),
+            Rule(f"{c}/<int:cid>/view", endpoint="view", methods=["PUT"]),
         ]
 
     def route_path(self, path: str) -> str:
@@ -169,6 +186,18 @@ class OnlyOfficeEmulator(Emulator):
             s["itemId"] == self.user or self.directory.get(s["itemId"], {}).get("group")
             for s in calendar["sharing"])
 
+    def _listed(self, calendar: dict[str, Any]) -> bool:
+        """O3: the listing shows a calendar shared with the user only once accepted."""
+        return calendar["owner"] == self.user or (
+            self._readable(calendar) and self.user in calendar.get("accepted", []))
+
+    def accept(self, cid: int, user: str | None = None) -> None:
+        """Test helper: ``user`` accepts a calendar shared with them (as ``PUT {id}/view``)."""
+        with self.lock:
+            accepted = self.calendars[cid].setdefault("accepted", [])
+            if (user or self.user) not in accepted:
+                accepted.append(user or self.user)
+
     def _zone(self, calendar: dict[str, Any]) -> ZoneInfo:
         return _zone(calendar["timeZone"])
 
@@ -218,9 +247,10 @@ class OnlyOfficeEmulator(Emulator):
         first, last = _event_span(event)
         spans = occurrences(first, last, event["rrule"], start, end)
         exdates = set(event.get("exdates", []))
+        rule = _repeat_rule(event)
         result = []
         for begin, finish in spans:
-            if begin.date().isoformat() in exdates:
+            if _exdate(begin, event["allDay"]) in exdates:
                 continue
             if event["allDay"]:
                 begin_text = f"{begin.date().isoformat()}T00:00:00.0000000Z"
@@ -233,7 +263,7 @@ class OnlyOfficeEmulator(Emulator):
                 "objectId": str(event["id"]), "uniqueId": event["uid"],
                 "sourceId": str(event["calendarId"]), "title": event["title"],
                 "description": event["description"], "start": begin_text, "end": end_text,
-                "allDay": event["allDay"], "repeatRule": event["rrule"],
+                "allDay": event["allDay"], "repeatRule": rule,
                 "alert": {"type": event["alert"]}, "isShared": bool(event["sharing"]),
                 "canUnsubscribe": False, "isEditable": self._full_access(calendar),
                 "permissions": self._permissions(calendar["owner"], event["sharing"]),
@@ -249,32 +279,41 @@ class OnlyOfficeEmulator(Emulator):
 
     def _upsert(self, cid: int, uid: str, ics: str, alert: int,
                 sharing: list[dict[str, Any]], event_id: int | None = None) -> dict[str, Any]:
-        calendar = self._calendar(cid)
-        fields = _parse_ics(ics, self._zone(calendar))
-        existing = next((e for e in self.events.values() if e["uid"] == uid), None)
+        """POST (``event_id`` None) or PUT icsevent. A POST finds an event by UID only among
+        the caller's own events in the caller's own calendars (GetEventByUid, O2) and then
+        updates it where it is: the posted calendar is ignored."""
+        existing = None
         if event_id is not None:
             existing = self.events[event_id]
+        else:
+            existing = next((e for e in self.events.values() if e["uid"] == uid
+                             and e.get("owner", ADMIN) == self.user
+                             and self.calendars[e["calendarId"]]["owner"] == self.user), None)
+            if existing is not None:
+                cid = existing["calendarId"]
+        calendar = self._calendar(cid)
+        fields = _parse_ics(ics, self._zone(calendar))
         if existing is None:
-            existing = {"id": self._new_id(), "uid": uid, "exdates": []}
+            existing = {"id": self._new_id(), "uid": uid, "owner": self.user}
             self.events[existing["id"]] = existing
         existing.update(fields, calendarId=cid, alert=alert, sharing=sharing, ics=ics)
         return existing
 
     # -- handlers: auth and calendars -----------------------------------------------------
     def on_authenticate(self, request: Request) -> Response:
-        body = _form_or_json(request)
+        body = _params(request)
         if body.get("userName") != USERNAME or body.get("password") != PASSWORD:
             raise ApiFailure(500, "User authentication failed")
         expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).isoformat()
         return self.ok({"token": self.token, "expires": expires}, 201)
 
     def on_list(self, request: Request, start: str, end: str) -> Response:
-        window = _window(start, end)
+        window = _window(start, end, ZoneInfo(self.tenant_zone))
         own = [c for c in self.calendars.values() if c["owner"] == self.user]
         if not own:  # the documented side effect of listing (§1.4)
             self.add_calendar("Default calendar", zone=self.tenant_zone, alert=2)
         result = [self._calendar_wrapper(c, window) for c in self.calendars.values()
-                  if self._readable(c)]
+                  if self._listed(c)]
         result.append(_external("shared_events", "Shared events"))
         result.append(_external("users_birthdays", "Birthdays"))
         return self.ok(result)
@@ -283,7 +322,8 @@ class OnlyOfficeEmulator(Emulator):
         calendar = self.calendars.get(cid)
         if calendar is None or not self._readable(calendar):
             return self.ok(None)
-        return self.ok(self._calendar_wrapper(calendar, _window(start, end)))
+        return self.ok(self._calendar_wrapper(calendar, _window(start, end,
+                                                                 ZoneInfo(self.tenant_zone))))
 
     def on_get(self, request: Request, cid: int) -> Response:
         calendar = self.calendars.get(cid)
@@ -297,11 +337,11 @@ class OnlyOfficeEmulator(Emulator):
         return self.ok(permissions["data"])
 
     def on_create(self, request: Request) -> Response:
-        body = _object(json_body(request))
+        body = _params(request)
         name = str(body.get("name") or "").strip()
         if not name:
             raise ApiFailure(500, "Name can't be empty")
-        zone = str(body.get("timeZone") or self.tenant_zone)
+        zone = str(body.get("timeZone") or "UTC")  # O5: omitted, the calendar is UTC
         _zone(zone)
         cid = self.add_calendar(name, description=str(body.get("description") or ""),
                                 sharing=_sharing(body.get("sharingOptions")), zone=zone,
@@ -314,7 +354,7 @@ class OnlyOfficeEmulator(Emulator):
 
     def on_update(self, request: Request, cid: int) -> Response:
         calendar = self._calendar(cid)
-        body = _object(json_body(request))
+        body = _params(request)
         name = str(body.get("name") or "").strip()
         if not name:
             raise ApiFailure(500, "Name can't be empty")
@@ -349,7 +389,7 @@ class OnlyOfficeEmulator(Emulator):
 
     # -- handlers: events -----------------------------------------------------------------
     def on_create_event(self, request: Request) -> Response:
-        body = _object(json_body(request))
+        body = _params(request)
         cid = _int(body.get("calendarId", 0), "calendarId")
         if cid <= 0:
             own = [c for c in self.calendars.values() if c["owner"] == self.user]
@@ -363,18 +403,18 @@ class OnlyOfficeEmulator(Emulator):
         given = body.get("eventUid")
         uid = f"{given}@{DOMAIN}" if given else (_ics_uid(ics) or f"{uuid.uuid4()}@{DOMAIN}")
         try:
-            event = self._upsert(cid, uid, ics, _alert(body.get("alertType"), -1),
+            event = self._upsert(cid, uid, ics, _alert(body.get("alertType"), 0),
                                  _sharing(body.get("sharingOptions")))
         except ValueError:
             return self.ok(None, 201)
         return self.ok(self._response_occurrences(event), 201)
 
     def on_update_event(self, request: Request) -> Response:
-        body = _object(json_body(request))
+        body = _params(request)
         eid = _int(body.get("eventId"), "eventId")
         event = self.events.get(eid)
-        if event is None:
-            raise ApiFailure(500, "Item not found")
+        if event is None:  # O9: dereferenced before the null check
+            raise ApiFailure(500, "Object reference not set to an instance of an object.")
         if not self._full_access(self.calendars[event["calendarId"]]):
             raise ApiFailure(403, "Access Denied")
         target = str(body.get("calendarId", ""))
@@ -396,26 +436,58 @@ class OnlyOfficeEmulator(Emulator):
         del self.events[eid]
         return self.ok(None)
 
+    def on_history(self, request: Request, eid: int) -> Response:
+        event = self.events.get(eid)
+        if event is None or not self._readable(self.calendars[event["calendarId"]]):
+            return self.ok(None)
+        return self.ok({"calendarId": event["calendarId"], "eventUid": event["uid"],
+                        "eventId": event["id"], "mergedIcs": _merged_ics(event),
+                        "canEdit": True, "canNotify": False,
+                        "calendarName": self.calendars[event["calendarId"]]["title"]})
+
+    def on_view(self, request: Request, cid: int) -> Response:
+        calendar = self.calendars.get(cid)
+        if calendar is None or not self._readable(calendar):
+            raise ApiFailure(500, "Item not found")
+        body = _params(request)
+        view = calendar["views"].setdefault(self.user, {})
+        for key in ("name", "textColor", "backgroundColor"):
+            if body.get(key):
+                view[key] = str(body.get(key))
+        calendar.setdefault("accepted", [])
+        if self.user not in calendar["accepted"]:
+            calendar["accepted"].append(self.user)  # CalendarApi.cs ~1002: IsAccepted = true
+        return self.ok(self._calendar_wrapper(calendar))
+
     def on_delete_custom(self, request: Request, eid: int) -> Response:
         event = self.events.get(eid)
         if event is None:
             raise ApiFailure(500, "Item not found")
-        body = _object(json_body(request) or {})
+        body = _params(request)
         kind = _int(body.get("type", 2), "type")
         if kind == 2 or not event["rrule"]:
             del self.events[eid]
             return self.ok(None)
-        day = str(body.get("date", ""))[:10]
-        try:
-            when = dt.date.fromisoformat(day)
-        except ValueError:
-            raise ApiFailure(400, "date is required for type 0 and 1") from None
-        if kind == 0:
-            event["exdates"].append(when.isoformat())
-        else:  # AllFollowing: the series ends before that day
-            rule = [p for p in event["rrule"].split(";") if not p.startswith(("UNTIL", "COUNT"))]
-            until = when - dt.timedelta(days=1)
-            event["rrule"] = ";".join([*rule, f"UNTIL={until.strftime('%Y%m%d')}T235959Z"])
+        given = _api_date(body.get("date"))
+        if given is None:
+            raise ApiFailure(400, "date is required for type 0 and 1")
+        # CalendarApi.cs ~4963: the date's UTC reading is taken as wall time in the event's
+        # zone (ConvertTime(new DateTime(date.UtcTime.Ticks), eventTimeZone, Utc)).
+        wall = given.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        zone = ZoneInfo(event["tzid"]) if event.get("tzid") else dt.timezone.utc
+        when = wall.replace(tzinfo=dt.timezone.utc) if event["allDay"] else wall.replace(
+            tzinfo=zone)
+        if kind == 0:  # CalendarApi.cs ~4971: ExDates.Add, in UTC (a date when all-day)
+            event.setdefault("exdates", []).append(_exdate(when, event["allDay"]))
+        else:  # AllFollowing: the series ends with the last occurrence before that date
+            first, last = _event_span(event)
+            before = [b for b, _ in occurrences(first, last, event["rrule"], first, when)
+                      if b < when]
+            rule = [p for p in event["rrule"].split(";")
+                    if not p.upper().startswith(("UNTIL", "COUNT"))]
+            until = before[-1] if before else first - dt.timedelta(days=1)
+            stamp = until.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            event["rrule"] = ";".join([*rule, f"UNTIL={stamp}"])
         return self.ok(self._response_occurrences(event))
 
 
@@ -433,10 +505,115 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-def _form_or_json(request: Request) -> dict[str, Any]:
-    if request.mimetype == "application/json":
-        return _object(json_body(request))
-    return dict(request.form)
+class _Params(dict[str, Any]):
+    """Request parameters by case-insensitive name (O7: the binder tries several casings),
+    nested objects too."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__({str(k).lower(): _lowered(v) for k, v in data.items()})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(str(key).lower())
+
+
+def _lowered(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Params(value)
+    if isinstance(value, list):
+        return [_lowered(v) for v in value]
+    return value
+
+
+def _params(request: Request) -> _Params:
+    """The body's parameters, JSON or form-encoded alike (O7); an empty body has none."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return _Params(dict(request.form))
+    body = json_body(request)
+    return _Params(_object(body) if body is not None else {})
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _exdate(moment: dt.datetime, all_day: bool) -> str:
+    """An exception date as RecurrenceRule keeps it (O1): the UTC instant, or the date."""
+    if all_day:
+        return moment.strftime("%Y%m%d")
+    return moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _repeat_rule(event: dict[str, Any]) -> str:
+    """``RecurrenceRule.ToString()`` (O1): lower case, UNTIL in UTC, then the exdates."""
+    if not event["rrule"]:
+        return ""
+    parts = []
+    for part in event["rrule"].split(";"):
+        key, _, value = part.partition("=")
+        if key.upper() == "UNTIL":
+            value = _utc_until(value, event)
+        parts.append(f"{key.lower()}={value.lower()}")
+    text = ";".join(parts)
+    if event.get("exdates"):
+        text += ";exdates=" + ",".join(event["exdates"])
+    return text
+
+
+def _utc_until(value: str, event: dict[str, Any]) -> str:
+    """UNTIL as ``yyyyMMddTHHmmssZ``: a date is the end of that day in the event's zone, a
+    floating time is read in it."""
+    if value.upper().endswith("Z"):
+        return value.upper()
+    zone = ZoneInfo(event["tzid"]) if event.get("tzid") else dt.timezone.utc
+    if len(value) == 8:
+        moment = dt.datetime.strptime(value, "%Y%m%d").replace(hour=23, minute=59, second=59)
+    else:
+        moment = dt.datetime.strptime(value.upper(), "%Y%m%dT%H%M%S")
+    return moment.replace(tzinfo=zone).astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _api_date(value: Any) -> dt.datetime | None:
+    """An ApiDateTime parameter as an aware instant (no offset: UTC); None when unreadable."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")[:32])
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _merged_ics(event: dict[str, Any]) -> str:
+    """The series as the server's history keeps it: DTSTART with TZID, DTEND, RRULE (upper
+    case, ``ToString(true)``), EXDATE in the event's zone."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:onlyoffice.com", "BEGIN:VEVENT",
+             f"UID:{event['uid']}"]
+    if event["allDay"]:
+        first = dt.date.fromisoformat(event["start"])
+        after = dt.date.fromisoformat(event["end"]) + dt.timedelta(days=1)
+        lines += [f"DTSTART;VALUE=DATE:{first:%Y%m%d}", f"DTEND;VALUE=DATE:{after:%Y%m%d}"]
+    else:
+        start = dt.datetime.fromisoformat(event["start"])
+        end = dt.datetime.fromisoformat(event["end"])
+        lines += [f"DTSTART;TZID={event['tzid']}:{start:%Y%m%dT%H%M%S}",
+                  f"DTEND;TZID={event['tzid']}:{end:%Y%m%dT%H%M%S}"]
+    if event["rrule"]:
+        rule = _repeat_rule({**event, "exdates": []}).upper()
+        lines.append(f"RRULE:{rule}")
+    for item in event.get("exdates") or []:
+        if event["allDay"]:
+            lines.append(f"EXDATE;VALUE=DATE:{item}")
+        else:
+            moment = dt.datetime.strptime(item, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+            lines.append(f"EXDATE;TZID={event['tzid']}:"
+                         f"{moment.astimezone(ZoneInfo(event['tzid'])):%Y%m%dT%H%M%S}")
+    summary = event["title"].replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    lines += [f"SUMMARY:{summary.replace(chr(10), chr(92) + 'n')}", "END:VEVENT",
+              "END:VCALENDAR"]
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _int(value: Any, name: str) -> int:
@@ -467,6 +644,8 @@ def _sharing(options: Any) -> list[dict[str, Any]]:
         if not isinstance(option, dict) or not option.get("itemId"):
             continue  # the server skips empty entries, as the seed's "[{}]" example implies
         action = option.get("actionId", "read")
+        if not _GUID.match(str(option["itemId"])):  # O6: SharingParam.itemId is a Guid
+            raise ApiFailure(400, f"itemId {option['itemId']} is not a GUID")
         if action not in ACTIONS:
             raise ApiFailure(400, f"unknown actionId {action}")
         result.append({"itemId": str(option["itemId"]), "isGroup": bool(option.get("isGroup")),
@@ -474,14 +653,16 @@ def _sharing(options: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _window(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
+def _window(start: str, end: str, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """O4: a date without an offset is midnight in the portal's zone (ApiDateTime.Parse),
+    and the end bound is exclusive: the end day itself is not covered."""
     def parse(text: str) -> dt.datetime:
         try:
             day = dt.date.fromisoformat(text[:10])
         except ValueError:
             raise ApiFailure(400, f"invalid date {text}") from None
-        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-    return parse(start), parse(end) + dt.timedelta(days=1)
+        return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+    return parse(start), parse(end)
 
 
 def _external(object_id: str, title: str) -> dict[str, Any]:
@@ -511,7 +692,11 @@ def _parse_ics(ics: str, calendar_zone: ZoneInfo) -> dict[str, Any]:
     texts = _strict_texts(ics)
     fields: dict[str, Any] = {"title": texts.get("SUMMARY", ""),
                               "description": texts.get("DESCRIPTION", ""), "rrule": rrule}
-    if not isinstance(start, dt.datetime):
+    all_day = not isinstance(start, dt.datetime)
+    # O1: an ICS carrying EXDATE sets the exception dates; a PUT without them has none.
+    fields["exdates"] = sorted({_exdate(_as_instant(d, calendar_zone), all_day)
+                                for d in _exdates_of(event)}) if rrule else []
+    if all_day:
         last = end - dt.timedelta(days=1) if end > start else start  # stored inclusively
         fields.update(allDay=True, start=start.isoformat(), end=last.isoformat(), tzid=None)
         return fields
@@ -524,6 +709,22 @@ def _parse_ics(ics: str, calendar_zone: ZoneInfo) -> dict[str, Any]:
     fields.update(allDay=False, start=start.replace(tzinfo=None).isoformat(),
                   end=end.replace(tzinfo=None).isoformat(), tzid=zone.key)
     return fields
+
+
+def _exdates_of(event: Any) -> list[dt.date | dt.datetime]:
+    found = event.get("EXDATE")
+    if found is None:
+        return []
+    values: list[dt.date | dt.datetime] = []
+    for prop in found if isinstance(found, list) else [found]:
+        values.extend(item.dt for item in prop.dts)
+    return values
+
+
+def _as_instant(value: dt.date | dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
 _TEXT_PROPERTIES = ("SUMMARY", "DESCRIPTION", "LOCATION")

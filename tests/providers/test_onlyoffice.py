@@ -96,8 +96,9 @@ def test_calendar_the_account_cannot_fully_edit_is_blocked(driver: Driver,
                                                            sandbox: Sandbox) -> None:
     owner = "d0d0d0d0-0000-4000-8000-000000000004"
     me = sandbox.onlyoffice.user
-    sandbox.onlyoffice.add_calendar("Theirs", owner=owner,
-                                    sharing=[{"itemId": me, "isGroup": False, "actionId": "read"}])
+    cid = sandbox.onlyoffice.add_calendar(
+        "Theirs", owner=owner, sharing=[{"itemId": me, "isGroup": False, "actionId": "read"}])
+    sandbox.onlyoffice.accept(cid, me)  # O3: listed only once the account accepted it
     driver.write("""\
 calendars:
   theirs:
@@ -125,7 +126,8 @@ def test_server_errors_are_named_with_address_and_status(driver: Driver,
     report = driver.apply(plan)
     [failed] = report.by_status("failed")
     assert failed.detail == ("office.board.events.review: PUT /api/2.0/calendar/icsevent "
-                             "failed with HTTP 500: Item not found")
+                             "failed with HTTP 500: Object reference not set to an instance "
+                             "of an object.")  # O9
     # a 500 with an envelope message is permanent: it was sent once, not retried
     puts = [w for w in sandbox.onlyoffice.writes() if w.method == "PUT"]
     assert len(puts) == 1

@@ -14,6 +14,8 @@ ICS = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:Stand
        "DTSTART;TZID=Europe/Berlin:20270301T090000\r\nDTEND;TZID=Europe/Berlin:20270301T091500"
        "\r\nRRULE:FREQ=DAILY;COUNT=5\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
+USER_GUID = "5d2c7e10-1111-4000-8000-000000000001"
+
 
 @pytest.fixture
 def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
@@ -54,7 +56,7 @@ def test_listing_creates_a_default_calendar_and_lists_external_ones(api: httpx.C
 
 def test_calendar_put_is_a_full_replace_that_clears_omitted_sharing(api: httpx.Client) -> None:
     created = api.post("/calendar", json={
-        "name": "Ops", "sharingOptions": [{"actionId": "read", "itemId": "u-1", "isGroup": False}],
+        "name": "Ops", "sharingOptions": [{"actionId": "read", "itemId": USER_GUID, "isGroup": False}],
     })
     assert created.status_code == 201 and created.json()["statusCode"] == 201
     cid = created.json()["response"]["objectId"]
@@ -66,18 +68,23 @@ def test_calendar_put_is_a_full_replace_that_clears_omitted_sharing(api: httpx.C
 
 
 def test_errors_are_mostly_500_with_a_message(api: httpx.Client) -> None:
-    for response in (api.delete("/calendar/999"), api.delete("/calendar/events/999"),
-                     api.put("/calendar/icsevent", json={"eventId": 999, "ics": ICS})):
+    for response in (api.delete("/calendar/999"), api.delete("/calendar/events/999")):
         assert response.status_code == 500
         assert response.json() == {"status": 1, "statusCode": 500, "error": {
             "message": "Item not found", "hresult": -2146233088, "data": {}}}
+    # O9: PUT icsevent dereferences the missing event before its null check
+    missing = api.put("/calendar/icsevent", json={"eventId": 999, "ics": ICS})
+    assert missing.status_code == 500
+    assert missing.json()["error"]["message"] == ("Object reference not set to an instance of "
+                                                  "an object.")
     assert api.get("/calendar/999").json()["response"] == {}  # null read, not an error
     assert api.get("/nothing/here").status_code == 404
 
 
 def test_ics_event_upsert_by_uid_with_domain_and_occurrences(api: httpx.Client,
                                                               sandbox: Sandbox) -> None:
-    cid = int(api.post("/calendar", json={"name": "Team"}).json()["response"]["objectId"])
+    cid = int(api.post("/calendar", json={"name": "Team", "timeZone": "Europe/Berlin"}
+                       ).json()["response"]["objectId"])
     first = api.post("/calendar/icsevent", json={"calendarId": cid, "ics": ICS,
                                                 "eventUid": "standup", "alertType": "Hour"})
     assert first.status_code == 201
@@ -97,7 +104,7 @@ def test_put_icsevent_replaces_everything_including_sharing_and_alert(api: httpx
     cid = api.post("/calendar", json={"name": "Team"}).json()["response"]["objectId"]
     created = api.post("/calendar/icsevent", json={
         "calendarId": cid, "ics": ICS, "eventUid": "s", "alertType": 2,
-        "sharingOptions": [{"actionId": "read", "itemId": "u-1", "isGroup": False}],
+        "sharingOptions": [{"actionId": "read", "itemId": USER_GUID, "isGroup": False}],
     }).json()["response"][0]
     updated = api.put("/calendar/icsevent", json={"eventId": int(created["objectId"]),
                                                   "calendarId": cid, "ics": ICS})

@@ -107,7 +107,9 @@ def event_body(uid: str, merged: dict[str, Any]) -> dict[str, Any]:
         zone = merged["timezone"]
         body["start"] = {"time": utc_text(start_instant(merged)), "tzid": zone}
         body["end"] = {"time": utc_text(end_instant(merged)), "tzid": zone}
-    if merged.get("location"):
+    # C1: what an upsert does with a field left out is not documented, so a field calrecon
+    # knows (managed, or read live) is always sent, empty to clear it.
+    if "location" in merged:
         body["location"] = {"description": merged["location"]}
     return body
 

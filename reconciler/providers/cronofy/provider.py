@@ -118,7 +118,8 @@ class CronofyProvider:
                    "not allow edits"
         return ""
 
-    def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
+    def event_value(self, desired: dict[str, Any], live: LiveEvent | None = None
+                    ) -> dict[str, Any]:
         return mapping.project_event(desired)
 
     # -- writes ---------------------------------------------------------------------------

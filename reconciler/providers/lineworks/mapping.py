@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar.prop import vDuration
 
 from reconciler.errors import ResponseError
-from reconciler.events import local_iso, to_zone
+from reconciler.events import local_iso, merged_skips, to_zone
 from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import CALENDAR_FIELDS, Capabilities
 from reconciler.recurrence import normalize_rrule
@@ -30,7 +30,7 @@ CAPABILITIES = Capabilities(
     max_name_length=50,
     max_description_length=1000,
     event_fields=frozenset({"summary", "description", "location", "start", "end", "timezone",
-                            "recurrence", "alert"}),
+                            "recurrence", "skip", "alert"}),
     max_summary_length=200,
     max_event_description_length=5000,
     max_location_length=100,
@@ -107,7 +107,9 @@ def calendar_body(desired: dict[str, Any], fields: set[str] | None = None) -> di
 # -- events ---------------------------------------------------------------------------------
 # Choices where providers.md §2 says NOT CONFIRMED, shared with the emulator's documentation:
 # an all-day event is {"date": ...} with an *exclusive* end date (as in iCalendar DTEND),
-# while calrecon's canonical end is the last day included; a series is one component.
+# while calrecon's canonical end is the last day included. A series is one item: the master
+# component and its exceptions (moved or edited occurrences), all with one eventId; PUT
+# replaces all of them, so every update sends the exceptions back unchanged (L1).
 
 ALERT_TO_TRIGGER = {"5m": "-PT5M", "15m": "-PT15M", "30m": "-PT30M", "1h": "-PT1H",
                     "2h": "-PT2H", "1d": "-P1D"}
@@ -116,30 +118,114 @@ READ_ONLY_EVENT_FIELDS = ("createdTime", "updatedTime", "viewUrl", "organizer")
 
 
 def event_to_canonical(item: Any, address: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(eventId, canonical value, raw component) of one ``events[]`` item."""
+    """(eventId, canonical value, raw item) of one ``events[]`` item: the master's values,
+    its cancelled occurrences as ``skip`` and the number of exception components."""
     comps = item.get("eventComponents") if isinstance(item, dict) else None
-    if not isinstance(comps, list) or not comps or not isinstance(comps[0], dict):
+    if not isinstance(comps, list) or not comps or not all(isinstance(c, dict) for c in comps):
         raise ResponseError(f"{address}: lineworks event has no eventComponents: {item!r:.200}")
-    # The series master is the component that is not an exception of another.
-    main = next((c for c in comps if isinstance(c, dict) and not c.get("recurringEventId")),
-                comps[0])
+    main = master(item)
     uid = main.get("eventId")
     if not isinstance(uid, str) or not isinstance(main.get("start"), dict):
         raise ResponseError(f"{address}: lineworks event is malformed: {main!r:.200}")
     value: dict[str, Any] = {"summary": main.get("summary") or ""}
     value.update(_times(main, address))
-    rules = [r for r in main.get("recurrence") or [] if str(r).upper().startswith("RRULE:")]
-    value["recurrence"] = normalize_rrule(rules[0]) if rules else ""
+    lines = recurrence_lines(main, address)
+    try:
+        value["recurrence"] = normalize_rrule(lines["RRULE"][0]) if lines["RRULE"] else ""
+        value["skip"] = _exdates(lines["EXDATE"], value)
+    except ValueError as exc:
+        raise ResponseError(f"{address}: lineworks event {uid} has a recurrence calrecon "
+                            f"cannot read ({exc}): {main.get('recurrence')!r:.200}") from None
     value["description"] = main.get("description") or ""
     value["location"] = main.get("location") or ""
     value["alert"] = _alert(main.get("reminders"))
-    return uid, value, main
+    value["exceptions"] = len(comps) - 1
+    return uid, value, item
 
 
-def event_component(uid: str, desired: dict[str, Any], base: dict[str, Any] | None = None
-                    ) -> dict[str, Any]:
-    """The full component for POST or PUT (a full replace): the live component without its
-    read-only fields, overlaid with every field calrecon manages."""
+def master(item: dict[str, Any]) -> dict[str, Any]:
+    """The series master: the component that is not an exception of another."""
+    comps = item["eventComponents"]
+    return next((c for c in comps if not c.get("recurringEventId")), comps[0])
+
+
+def recurrence_lines(comp: dict[str, Any], address: str) -> dict[str, list[str]]:
+    """The component's ``recurrence`` lines by kind: ``RRULE`` (a line without a name is an
+    RRULE, L2), ``EXDATE`` and ``other`` (RDATE and the rest, kept as they are)."""
+    raw = comp.get("recurrence") or []
+    if not isinstance(raw, list) or not all(isinstance(line, str) for line in raw):
+        raise ResponseError(f"{address}: lineworks recurrence is not a list of lines: "
+                            f"{raw!r:.200}")
+    lines: dict[str, list[str]] = {"RRULE": [], "EXDATE": [], "other": []}
+    for line in raw:
+        head = line.split(":", 1)[0].split(";", 1)[0].strip().upper()
+        if head == "RRULE" or head.startswith("FREQ="):
+            lines["RRULE"].append(line)
+        elif head == "EXDATE":
+            lines["EXDATE"].append(line)
+        else:
+            lines["other"].append(line)
+    return lines
+
+
+def _exdates(lines: list[str], value: dict[str, Any]) -> list[str]:
+    """EXDATE lines -> canonical skip texts (wall starts in the event's zone, or dates)."""
+    texts = set()
+    for line in lines:
+        params, _, values = line.partition(":")
+        zone_name = ""
+        for param in params.split(";")[1:]:
+            key, _, given = param.partition("=")
+            if key.upper() == "TZID":
+                zone_name = given.strip('"')
+        for item in filter(None, values.split(",")):
+            texts.add(_exdate_text(item.strip(), zone_name, value))
+    return sorted(texts)
+
+
+def _exdate_text(item: str, zone_name: str, value: dict[str, Any]) -> str:
+    if len(item) == 8:  # a DATE
+        day = dt.date(int(item[:4]), int(item[4:6]), int(item[6:8]))
+        return day.isoformat() if value["all_day"] else f"{day}T{value['start'][11:19]}"
+    moment = dt.datetime.strptime(item.rstrip("Z"), "%Y%m%dT%H%M%S")
+    if value["all_day"]:
+        return moment.date().isoformat()
+    zone = ZoneInfo(value["timezone"])
+    if item.endswith("Z"):
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    elif zone_name:
+        moment = moment.replace(tzinfo=ZoneInfo(iana_zone(zone_name)))
+    return local_iso(to_zone(moment, zone))
+
+
+def exdate_lines(skips: list[str], value: dict[str, Any]) -> list[str]:
+    """Canonical skip texts -> one EXDATE line in the event's zone (none when empty)."""
+    if not skips:
+        return []
+    if value["all_day"]:
+        return ["EXDATE;VALUE=DATE:" + ",".join(s.replace("-", "") for s in skips)]
+    stamps = [s.replace("-", "").replace(":", "") for s in skips]
+    return [f"EXDATE;TZID={value['timezone']}:" + ",".join(stamps)]
+
+
+def event_item(uid: str, desired: dict[str, Any], live: tuple[dict[str, Any], dict[str, Any]]
+               | None = None) -> list[dict[str, Any]]:
+    """``eventComponents`` for POST (``live`` None) or PUT, a full replace of the item: the
+    master built by :func:`event_component`, then the live exception components unchanged."""
+    if live is None:
+        return [event_component(uid, desired)]
+    value, item = live
+    main = master(item)
+    return [event_component(uid, desired, main, value),
+            *(c for c in item["eventComponents"] if c is not main)]
+
+
+def event_component(uid: str, desired: dict[str, Any], base: dict[str, Any] | None = None,
+                    live: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full master component: the live one without its read-only fields, overlaid with
+    every field calrecon manages. Recurrence lines the YAML does not manage are kept: the
+    live rule when ``recurrence`` is omitted, the cancelled occurrences (carried to the new
+    series) when ``skip`` is."""
     comp = {k: v for k, v in (base or {}).items() if k not in READ_ONLY_EVENT_FIELDS}
     comp["eventId"] = uid
     comp["summary"] = desired["summary"]
@@ -151,7 +237,13 @@ def event_component(uid: str, desired: dict[str, Any], base: dict[str, Any] | No
         zone = desired["timezone"]
         comp["start"] = {"dateTime": desired["start"], "timeZone": zone}
         comp["end"] = {"dateTime": desired["end"], "timeZone": zone}
-    comp["recurrence"] = [f"RRULE:{desired['recurrence']}"] if desired["recurrence"] else []
+    lines = recurrence_lines(base, "") if base else {"RRULE": [], "EXDATE": [], "other": []}
+    if "recurrence" in desired:
+        rule = [f"RRULE:{desired['recurrence']}"] if desired["recurrence"] else []
+    else:
+        rule = lines["RRULE"]
+    skips = merged_skips(live, desired) if rule else []
+    comp["recurrence"] = [*rule, *exdate_lines(skips, desired), *lines["other"]]
     for key in ("description", "location"):
         if key in desired:
             comp[key] = desired[key]

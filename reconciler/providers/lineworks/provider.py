@@ -96,7 +96,8 @@ class LineWorksProvider:
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
         return ""
 
-    def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
+    def event_value(self, desired: dict[str, Any], live: LiveEvent | None = None
+                    ) -> dict[str, Any]:
         return desired  # LINE WORKS reads back wall time and zone: the canonical form itself
 
     # -- writes ---------------------------------------------------------------------------
@@ -116,15 +117,15 @@ class LineWorksProvider:
 
     def create_event(self, calendar_id: str, uid: str, desired: dict[str, Any]
                      ) -> list[PlannedRequest]:
-        body = {"eventComponents": [mapping.event_component(uid, desired)],
-                "sendNotification": False}
+        body = {"eventComponents": mapping.event_item(uid, desired), "sendNotification": False}
         # A retried create of a client-chosen eventId cannot make a twin: the id is taken.
         return [PlannedRequest("POST", events_path(self.config.user_id, calendar_id), body)]
 
     def update_event(self, calendar_id: str, live: LiveEvent, desired: dict[str, Any],
                      changed: set[str]) -> list[PlannedRequest]:
-        # PUT is a full replace (providers.md §2.7.2): send the live component, overlaid.
-        body = {"eventComponents": [mapping.event_component(live.uid, desired, live.raw)],
+        # PUT is a full replace (providers.md §2.7.2, L1): send the live master, overlaid,
+        # and the live exceptions as they are.
+        body = {"eventComponents": mapping.event_item(live.uid, desired, (live.value, live.raw)),
                 "sendNotification": False}
         return [PlannedRequest("PUT", self._event_path(calendar_id, live.id), body)]
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from reconciler.errors import ResponseError
-from reconciler.events import end_utc_text, start_utc_text, utc_text
+from reconciler.events import end_utc_text, local_iso, start_utc_text, utc_text
 from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import Capabilities
+from reconciler.providers.onlyoffice.ics import read_series
 from reconciler.recurrence import normalize_rrule
 
 CAPABILITIES = Capabilities(
@@ -28,7 +30,8 @@ CAPABILITIES = Capabilities(
     principal_types=frozenset({PrincipalType.USER, PrincipalType.GROUP}),
     calendar_fields=frozenset({"name", "description", "members"}),
     event_fields=frozenset({"summary", "description", "start", "end", "timezone", "recurrence",
-                            "alert", "sharing"}),
+                            "skip", "alert", "sharing"}),
+    principal_ids="guid",
     # POST icsevent with eventUid upserts by UID across the whole portal: a uid used in two
     # calendars would move one event back and forth between them.
     event_uid_scope="provider",
@@ -111,21 +114,59 @@ def calendar_body(desired: dict[str, Any], live_raw: dict[str, Any] | None,
 
 
 # -- events ---------------------------------------------------------------------------------
-def project_event(desired: dict[str, Any]) -> dict[str, Any]:
-    """A canonical event as ONLYOFFICE reads it back: timed times as UTC instants, no zone."""
+def is_recurring(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
+    """Whether the event repeats once updated: the YAML's rule, else the live one."""
+    if "recurrence" in desired:
+        return bool(desired["recurrence"])
+    return bool(live and live.get("recurrence"))
+
+
+def project_event(desired: dict[str, Any], live: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """A canonical event as ONLYOFFICE reads it back: timed times as UTC instants. A series
+    keeps its zone (read from the event's stored ICS), since its occurrences depend on it; a
+    single event's zone cannot be read back, so it is not compared."""
     value = desired.copy()  # copy and pop: a fifth of a comprehension's cost, per event
-    value.pop("timezone", None)
+    if not is_recurring(desired, live):
+        value.pop("timezone", None)
     if not desired["all_day"]:
         value["start"] = start_utc_text(desired)
         value["end"] = end_utc_text(desired)
     return value
 
 
+def parse_repeat_rule(text: str) -> tuple[str, list[str]]:
+    """``repeatRule`` as the server writes it (O1: lower case, ``;exdates=...``) -> the
+    canonical RRULE ("" when none) and the exception dates as written (ValueError when it
+    cannot be read)."""
+    parts: list[str] = []
+    exdates: list[str] = []
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "exdates":
+            exdates.extend(v.strip() for v in value.split(",") if v.strip())
+        elif part.strip():
+            parts.append(part.strip())
+    return (normalize_rrule(";".join(parts)) if parts else ""), exdates
+
+
+def exdate_text(item: str, value: dict[str, Any]) -> str:
+    """One exception date as the server writes it (``20270308T080000Z``, or ``20270308``
+    for an all-day series) -> canonical skip text, in the series' zone."""
+    digits = item.strip()
+    if len(digits) == 8 or value["all_day"]:
+        day = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        return day.isoformat() if value["all_day"] else f"{day}T{value['start'][11:19]}"
+    moment = dt.datetime.strptime(digits.rstrip("Z"), "%Y%m%dT%H%M%S")
+    moment = moment.replace(tzinfo=dt.timezone.utc)
+    return local_iso(moment.astimezone(ZoneInfo(value["timezone"])))
+
+
 def events_to_canonical(raws: Any, address: str) -> dict[str, tuple[str, dict[str, Any], Any]]:
     """Occurrence lists -> ``{uid: (objectId, value, raw)}``, one entry per event.
 
     A recurring event comes back once per occurrence; the earliest occurrence stands for the
-    series (its start is the series start when the window begins at or before it).
+    series until :func:`series_value` replaces its times with the series' own.
     """
     earliest: dict[str, dict[str, Any]] = {}
     for raw in raws or []:
@@ -153,12 +194,51 @@ def event_to_canonical(raw: dict[str, Any], address: str) -> dict[str, Any]:
     else:
         value["start"], value["end"] = _utc_checked(start_text, address), \
             _utc_checked(end_text, address)
-    rule = raw.get("repeatRule") or ""
-    value["recurrence"] = normalize_rrule(rule) if rule else ""
+    try:
+        value["recurrence"], exdates = parse_repeat_rule(str(raw.get("repeatRule") or ""))
+    except ValueError as exc:
+        raise ResponseError(f"{address}: onlyoffice repeatRule cannot be read ({exc}): "
+                            f"{raw.get('repeatRule')!r:.200}") from None
+    value["exdates"] = exdates  # made skip texts by series_value, which knows the zone
     value["description"] = raw.get("description") or ""
     alert = (raw.get("alert") or {}).get("type", DEFAULT_ALERT)
     value["alert"] = TYPE_TO_ALERT.get(alert, "default" if alert == DEFAULT_ALERT else str(alert))
     value["sharing"] = sharing_to_canonical(raw.get("permissions"), address)
+    return value
+
+
+def series_value(value: dict[str, Any], history: Any, zone: str, address: str
+                 ) -> dict[str, Any]:
+    """A live series' value with its own start, end and zone, from the ICS the server keeps
+    (``events/{id}/historybyid``, ``mergedIcs``): the occurrences in a read window cannot say
+    where a series starts or in which zone it repeats. ``zone`` (the calendar's) stands in
+    when the ICS has no TZID. The exception dates of ``repeatRule`` become ``skip``."""
+    value = dict(value)
+    exdates = value.pop("exdates", [])
+    ics = history.get("mergedIcs") or history.get("ics") if isinstance(history, dict) else None
+    if isinstance(ics, str) and ics.strip():
+        try:
+            series = read_series(ics, zone)
+        except ValueError as exc:
+            raise ResponseError(f"{address}: onlyoffice event history cannot be read "
+                                f"({exc})") from None
+        if series is not None:
+            value.update(series)
+    if not value["all_day"]:
+        value.setdefault("timezone", zone)
+    try:
+        value["skip"] = sorted({exdate_text(item, value) for item in exdates})
+    except ValueError:
+        raise ResponseError(f"{address}: onlyoffice exdates cannot be read: "
+                            f"{exdates!r:.200}") from None
+    return value
+
+
+def single_value(value: dict[str, Any]) -> dict[str, Any]:
+    """A live event that does not repeat: nothing to add but an empty ``skip``."""
+    value = dict(value)
+    value.pop("exdates", None)
+    value["skip"] = []
     return value
 
 
@@ -174,10 +254,8 @@ def event_body(calendar_id: str, uid: str, ics: str, merged: dict[str, Any],
         "ics": ics,
         "sharingOptions": sharing_options(merged.get("sharing", {})),
     }
-    if "alert" in merged and merged["alert"] in ALERT_TO_TYPE:
-        body["alertType"] = ALERT_TO_TYPE[merged["alert"]]
-    elif object_id is not None:
-        body["alertType"] = DEFAULT_ALERT
+    # O5: an omitted alertType is Never, not the calendar's default: always send one.
+    body["alertType"] = ALERT_TO_TYPE.get(merged.get("alert", ""), DEFAULT_ALERT)
     if object_id is None:
         body["eventUid"] = uid
     else:

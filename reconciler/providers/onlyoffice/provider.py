@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ResponseError, reading
-from reconciler.events import search_window
+from reconciler.events import merged_skips, search_window
 from reconciler.http import RetryPolicy
 from reconciler.model import OnlyOfficeProvider as Config
 from reconciler.pacing import BudgetSpec, Deadline
@@ -23,6 +23,7 @@ from reconciler.providers.base import (
 from reconciler.providers.onlyoffice import mapping
 from reconciler.providers.onlyoffice.client import API, OnlyOfficeClient
 from reconciler.providers.onlyoffice.ics import build_ics
+from reconciler.timezones import iana_zone
 
 CAL = f"{API}/calendar"
 NOT_EDITABLE = ("this account cannot fully edit the calendar (isEditable is false); ONLYOFFICE "
@@ -47,6 +48,9 @@ class OnlyOfficeProvider:
         self._lock = threading.Lock()
         self._listed: dict[str, dict[str, Any]] = {}
         self._listed_window: Window | None = None
+        self._uids: dict[str, tuple[str, str]] = {}  # uid -> (calendar id, title), listed
+        self._wide: dict[str, tuple[str, str]] = {}  # the same over the search window
+        self._searched: list[Any] | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -59,11 +63,7 @@ class OnlyOfficeProvider:
         if window is None:
             today = dt.date.today()
             window = (today, today + dt.timedelta(days=1))
-        path = f"{CAL}/calendars/{window[0]}/{window[1]}"
-        raws = self.client.listing(path, self.name)
-        if raws is None:
-            with reading(self.name, "GET", path):
-                raise ResponseError("the envelope's response is not a list")
+        raws = self._listing(window, self.name)
         refs = []
         with self._lock:
             self._listed_window = window
@@ -72,7 +72,30 @@ class OnlyOfficeProvider:
                     continue  # shared-events, birthdays, iCal streams (§1.9.6)
                 self._listed[str(raw["objectId"])] = raw
                 refs.append(LiveCalendarRef(str(raw["objectId"]), str(raw.get("title", ""))))
+            self._index(raws, self._uids)
         return refs
+
+    def _listing(self, window: Window, address: str) -> list[Any]:
+        # O4: the end date is midnight in the portal's zone and exclusive: ask for the day
+        # after the window's last one.
+        path = f"{CAL}/calendars/{window[0]}/{window[1] + dt.timedelta(days=1)}"
+        raws = self.client.listing(path, address)
+        if raws is None:
+            with reading(address, "GET", path):
+                raise ResponseError("the envelope's response is not a list")
+        return raws
+
+    def _index(self, raws: list[Any], into: dict[str, tuple[str, str]]) -> None:
+        """uid -> (calendar id, calendar title) of every event of the account's own
+        calendars in a listing: UIDs are account-wide (O2), so an event one calendar's YAML
+        asks for may live in another."""
+        for raw in raws:
+            if not mapping.is_own_calendar(raw):
+                continue
+            for event in raw.get("events") or []:
+                if isinstance(event, dict):
+                    uid = str(event.get("uniqueId") or "").split("@", 1)[0]
+                    into.setdefault(uid, (str(raw["objectId"]), str(raw.get("title", ""))))
 
     def read_calendar(self, calendar_id: str, address: str) -> LiveCalendar | None:
         with self._lock:
@@ -91,10 +114,13 @@ class OnlyOfficeProvider:
     def read_events(self, calendar: LiveCalendar, address: str, window: Window,
                     desired: Mapping[str, dict[str, Any]], whole: bool = False
                     ) -> list[LiveEvent]:
-        """Events overlapping ``window``; then, only if some desired uids are missing (new or
-        moved events), one more read over :func:`~reconciler.events.search_window`, since ONLYOFFICE
-        documents no read by UID. An event even further away is planned as a create; its
-        POST icsevent with ``eventUid`` upserts by UID, so it is moved, never duplicated."""
+        """Events overlapping ``window``, then the desired uids it does not hold: looked up
+        in every own calendar of the account (UIDs are account-wide, O2: an event found in
+        another calendar comes back with that calendar's id, to be moved or refused), over
+        the listing's window and, if still missing, once over
+        :func:`~reconciler.events.search_window`. A desired series is read whole from the
+        ICS the server keeps (``events/{id}/historybyid``): its occurrences in a window do
+        not say where it starts, in which zone it repeats, or what it skips."""
         with self._lock:
             listed = self._listed_window
         raw = calendar.raw
@@ -104,29 +130,96 @@ class OnlyOfficeProvider:
             raw = self._read_window(calendar.id, window, address)
         with reading(address, "GET", f"{CAL}/calendars"):
             found = mapping.events_to_canonical((raw or {}).get("events") or [], address)
+        elsewhere: dict[str, str] = {}
         missing = desired.keys() - found.keys()
         if missing:
-            wide = search_window(window)
-            wider = self._read_window(calendar.id, wide, address)
-            extra = mapping.events_to_canonical((wider or {}).get("events") or [], address)
-            found.update({uid: extra[uid] for uid in missing if uid in extra})
-        return [LiveEvent(uid, object_id, value, item)
-                for uid, (object_id, value, item) in found.items()]
+            for uid, (object_id, value, item, cid) in self._find(missing, window,
+                                                                  address).items():
+                found[uid] = (object_id, value, item)
+                if cid != calendar.id:
+                    elsewhere[uid] = cid
+        zone = str(((calendar.raw or {}).get("timeZone") or {}).get("id") or "UTC")
+        events = []
+        for uid, (object_id, value, item) in found.items():
+            if value["recurrence"] and uid in desired:
+                history = self.client.call("GET", f"{CAL}/events/{object_id}/historybyid",
+                                           f"{address}.events.{uid}")
+                value = mapping.series_value(value, history, iana_zone(zone), address)
+            elif value["recurrence"]:
+                value = mapping.series_value(value, None, iana_zone(zone), address)
+            else:
+                value = mapping.single_value(value)
+            events.append(LiveEvent(uid, object_id, value, item, elsewhere.get(uid, "")))
+        return events
+
+    def _find(self, uids: set[str], window: Window, address: str
+              ) -> dict[str, tuple[str, dict[str, Any], Any, str]]:
+        """The events of ``uids`` wherever they are in the account's own calendars:
+        ``uid -> (objectId, value, raw, calendar id)``."""
+        with self._lock:
+            known = {uid: self._uids[uid] for uid in uids if uid in self._uids}
+            searched = self._searched
+        if len(known) < len(uids) and searched is None:
+            raws = self._listing(search_window(window), address)
+            wide: dict[str, tuple[str, str]] = {}
+            self._index(raws, wide)
+            with self._lock:
+                self._searched = searched = raws
+                self._wide.update(wide)
+        with self._lock:
+            for uid in uids - known.keys():
+                if uid in self._wide:
+                    known[uid] = self._wide[uid]
+            sources = list(self._listed.values()) + list(searched or [])
+        result: dict[str, tuple[str, dict[str, Any], Any, str]] = {}
+        for uid, (cid, _title) in known.items():
+            for source in sources:
+                if str(source.get("objectId")) != cid:
+                    continue
+                mine = [e for e in source.get("events") or []
+                        if str(e.get("uniqueId") or "").split("@", 1)[0] == uid]
+                with reading(address, "GET", f"{CAL}/calendars"):
+                    got = mapping.events_to_canonical(mine, address)
+                if uid in got:
+                    object_id, value, raw = got[uid]
+                    result[uid] = (object_id, value, raw, cid)
+                    break
+        return result
+
+    def calendar_title(self, calendar_id: str) -> str:
+        """The listed title of one of the account's calendars ("" when not listed)."""
+        with self._lock:
+            raw = self._listed.get(calendar_id) or next(
+                (r for r in self._searched or [] if str(r.get("objectId")) == calendar_id), {})
+        return str(raw.get("title", ""))
 
     def _read_window(self, calendar_id: str, window: Window, address: str) -> Any:
-        return self.client.call("GET", f"{CAL}/calendar/{calendar_id}/{window[0]}/{window[1]}",
+        end = window[1] + dt.timedelta(days=1)  # O4: the end is exclusive
+        return self.client.call("GET", f"{CAL}/calendar/{calendar_id}/{window[0]}/{end}",
                                 address)
 
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
         return ""
 
-    def event_value(self, desired: dict[str, Any]) -> dict[str, Any]:
-        return mapping.project_event(desired)
+    def event_value(self, desired: dict[str, Any], live: LiveEvent | None = None
+                    ) -> dict[str, Any]:
+        return mapping.project_event(desired, live.value if live else None)
 
     # -- writes ---------------------------------------------------------------------------
     def create_calendar(self, address: str, desired: dict[str, Any]) -> list[PlannedRequest]:
         body = mapping.calendar_body(desired, None, None)
+        # O5: an omitted timeZone makes the calendar UTC, an omitted alertType Never. Send
+        # the zone the account's calendars share (the portal's, where the server made the
+        # default calendar), else UTC, and "Default" for the alert.
+        body["timeZone"] = self._account_zone()
+        body["alertType"] = mapping.DEFAULT_ALERT
         return [PlannedRequest("POST", CAL, body, idempotent=False)]
+
+    def _account_zone(self) -> str:
+        with self._lock:
+            zones = {str((raw.get("timeZone") or {}).get("id") or "")
+                     for raw in self._listed.values()} - {""}
+        return zones.pop() if len(zones) == 1 else "UTC"
 
     def update_calendar(self, live: LiveCalendar, desired: dict[str, Any], changed: set[str]
                         ) -> list[PlannedRequest]:
@@ -144,9 +237,13 @@ class OnlyOfficeProvider:
 
     def update_event(self, calendar_id: str, live: LiveEvent, desired: dict[str, Any],
                      changed: set[str]) -> list[PlannedRequest]:
-        # A full replace: fields the YAML leaves alone are sent with their live values.
+        # A full replace: fields the YAML leaves alone are sent with their live values, the
+        # rule among them, and the cancelled occurrences carried to the new series. The
+        # event's own calendar id moves it there when it was found in another (§1.4).
         merged = {**{k: v for k, v in live.value.items() if k in ("description", "alert",
-                                                                 "sharing")}, **desired}
+                                                                 "sharing", "recurrence")},
+                  **desired}
+        merged["skip"] = merged_skips(live.value, desired)
         body = mapping.event_body(calendar_id, live.uid, build_ics(live.uid, merged), merged,
                                   live.id)
         return [PlannedRequest("PUT", f"{CAL}/icsevent", body)]
