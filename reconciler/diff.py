@@ -15,7 +15,8 @@ from deepdiff import DeepDiff
 from reconciler.plan import FieldChange
 
 FIELD_ORDER = ("name", "summary", "description", "location", "public", "all_day", "start", "end",
-               "timezone", "recurrence", "alert", "members", "sharing", "event_uid")
+               "timezone", "recurrence", "skip", "alert", "members", "sharing", "event_uid",
+               "calendar", "events")
 
 
 def project(live: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
@@ -31,8 +32,12 @@ def diff(desired: dict[str, Any], live: dict[str, Any]) -> tuple[FieldChange, ..
     else:
         return ()
     before = project(live, desired)
-    tree = DeepDiff(before, desired, view="tree", verbose_level=2)
     changes = []
+    for key, value in desired.items():  # a list (skip) is one field: shown whole, before
+        if isinstance(value, list) and before.get(key) != value:  # and after
+            changes.append(FieldChange(key, before.pop(key), value))
+    desired = {k: v for k, v in desired.items() if k in before}
+    tree = DeepDiff(before, desired, view="tree", verbose_level=2)
     for report in tree.values():
         for level in report:
             path = ".".join(str(p) for p in level.path(output_format="list"))

@@ -36,9 +36,11 @@ from reconciler.providers.base import (
     Window,
     placeholder,
 )
+from reconciler.recurrence import settled_until
 from reconciler.tasks import TaskPool
 
 DECADE = dt.timedelta(days=3653)  # a window longer than this is worth a note in the plan
+PRUNE_MARGIN = dt.timedelta(days=183)  # read beyond a pruned calendar's events, each side
 
 
 def address_of(key: str, calendar: Calendar) -> str:
@@ -92,10 +94,14 @@ def _prepared(target: _Target, today: dt.date | None) -> _Target:
 def _read_window(calendar: Calendar, events: dict[str, dict[str, Any]],
                  today: dt.date | None) -> Window:
     """The dates a calendar's live events are read over: the span of its desired events;
-    for a calendar that prunes, the search window around it and today, so that an event
-    removed from either end of the YAML is still seen (and deleted)."""
-    span = window(events.values(), today)
-    return search_window(span, today) if calendar.prune else span
+    for a calendar that prunes, ``PRUNE_MARGIN`` more on each side, so that an event
+    removed from either end of the YAML is still seen (and deleted). The plan notes the
+    dates covered: further out, nothing is seen (LINE WORKS reads 30 days per request, so
+    a wider margin costs every plan of every pruned calendar)."""
+    first, last = window(events.values(), today)
+    if not calendar.prune:
+        return first, last
+    return first - PRUNE_MARGIN, last + PRUNE_MARGIN
 
 
 @dataclass
@@ -168,7 +174,18 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
             if target.live_id is not None:
                 tasks.submit(read_calendar, target, lane=name)
             else:
-                done(_prepared(target, today), None, None)
+                tasks.submit(find_events, target, lane=name)
+
+    def find_events(target: _Target) -> None:
+        """A calendar to create: where uids are account-wide, its events may already live
+        in another calendar (to move, or to refuse)."""
+        target = _prepared(target, today)
+        provider = providers[target.calendar.provider]
+        found = None
+        if target.events and target.window is not None \
+                and provider.capabilities.event_uid_scope == "provider":
+            found = provider.find_events(target.address, target.window, set(target.events))
+        done(target, None, found)
 
     def read_calendar(target: _Target) -> None:
         target = _prepared(target, today)
@@ -469,7 +486,8 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
         live = by_uid.get(uid)
         wanted = provider.event_value(desired, live)
         moved_from = live.calendar if live is not None and live.calendar else ""
-        fields = expand(wanted, removing=False) if live is None else diff(wanted, live.value)
+        fields = expand(wanted, removing=False) if live is None else diff(
+            _settled(wanted), _settled(live.value))
         if moved_from:
             origin = target.siblings.get(moved_from, f"calendar {moved_from}")
             fields = (FieldChange("calendar", origin, target.address), *fields)
@@ -548,3 +566,13 @@ def _count_kept(live: dict[str, Any], desired: dict[str, Any], kept: list[int]) 
         kept[0] += cancelled
         kept[1] += changed
         kept[2] += 1
+
+
+def _settled(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with its rule's UNTIL as the last occurrence it allows (see
+    :func:`~reconciler.recurrence.settled_until`), for the comparison only."""
+    rule = value.get("recurrence")
+    if not rule or "UNTIL=" not in rule:
+        return value
+    zone = value.get("timezone") or "UTC"
+    return {**value, "recurrence": settled_until(rule, value["start"], zone)}

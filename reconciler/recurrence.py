@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 from icalendar.prop import vRecur
@@ -127,3 +128,45 @@ def _floating_until(rule: str) -> str:
             value = value + "T235959" if len(value) == 8 else value
         parts.append(f"{key}={value}")
     return ";".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def settled_until(rule: str, start: str, zone: str) -> str:
+    """``rule`` with its UNTIL replaced by the start of the last occurrence it allows (UTC
+    ``...Z`` for a timed series, a date for an all-day one), so that two UNTILs that end a
+    series on the same occurrence compare equal: servers rewrite UNTIL (ONLYOFFICE answers
+    a date or floating UNTIL as UTC, providers.md O1). ``start`` is the series start as
+    canonical text (a date, a wall time in ``zone``, or a UTC instant ending in ``Z``)."""
+    if "UNTIL=" not in rule:
+        return rule
+    parts = dict(part.split("=", 1) for part in rule.split(";"))
+    until_text = parts["UNTIL"]
+    all_day = len(start) == 10
+    if all_day:
+        first = dt.datetime.fromisoformat(start)
+        until = dt.datetime.strptime(until_text[:8], "%Y%m%d").replace(hour=23, minute=59)
+    else:
+        tz = ZoneInfo(zone)
+        first = (dt.datetime.fromisoformat(start[:-1]).replace(tzinfo=dt.timezone.utc)
+                 .astimezone(tz) if start.endswith("Z")
+                 else dt.datetime.fromisoformat(start).replace(tzinfo=tz))
+        if len(until_text) == 8:  # a date: the end of that day where the series is
+            until = dt.datetime.strptime(until_text, "%Y%m%d").replace(
+                hour=23, minute=59, second=59, tzinfo=tz)
+        elif until_text.endswith("Z"):
+            until = dt.datetime.strptime(until_text, "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=dt.timezone.utc)
+        else:
+            until = dt.datetime.strptime(until_text, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
+        first = first.replace(tzinfo=None)  # dateutil steps in wall time, as the series does
+        until = until.astimezone(tz).replace(tzinfo=None)
+    without = ";".join(f"{k}={v}" for k, v in parts.items() if k != "UNTIL")
+    last = rrulestr(without, dtstart=first, cache=False).before(until, inc=True)
+    if last is None:
+        stamp = "NONE"  # no occurrence at all: every such UNTIL means the same
+    elif all_day:
+        stamp = last.strftime("%Y%m%d")
+    else:
+        stamp = last.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.timezone.utc).strftime(
+            "%Y%m%dT%H%M%SZ")
+    return ";".join(f"{k}={stamp if k == 'UNTIL' else v}" for k, v in parts.items())

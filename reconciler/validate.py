@@ -21,6 +21,9 @@ from reconciler.providers.base import Capabilities
 from reconciler.recurrence import is_occurrence
 
 YamlPath = tuple[str | int, ...]
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
+                       "Etc/Zulu", "Zulu", "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0",
+                       "Etc/GMT-0", "GMT0", "GMT+0", "GMT-0", "Etc/Greenwich", "Greenwich"})
 Report = Callable[[YamlPath, str], None]
 
 
@@ -146,6 +149,9 @@ def _check_event(event: Event, kind: str, caps: Capabilities, problem: Report,
     if not isinstance(end, dt.datetime):
         problem(("end",), "start is a date-time but end is a date: use two date-times")
         return
+    if event.recurrence and not caps.utc_series and event.timezone in UTC_NAMES:
+        problem(("timezone",), caps.notes.get("event.utc_series", f"{kind} cannot keep a "
+                                              "series in UTC"))
     zone = ZoneInfo(event.timezone)
     for name, value in (("start", start), ("end", end)):
         gap = _in_gap(value, zone)

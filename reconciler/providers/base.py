@@ -41,6 +41,7 @@ class Capabilities:
     # everything); the others ignore the window, so they can list before it is known.
     listing_uses_window: bool = False
     principal_ids: str = ""  # "guid": member and sharing ids must be GUIDs (ONLYOFFICE O6)
+    utc_series: bool = True  # False: a series that repeats in UTC is stored in another zone
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def roles_in_order(self) -> list[Role]:
@@ -143,6 +144,10 @@ class Provider(Protocol):
         ``desired`` (uid -> canonical event) that the provider can find outside it. Without
         ``whole`` (a calendar that does not prune), a provider that reads in slices may
         leave out the slices of the window that hold no desired event."""
+
+    def find_events(self, address: str, window: Window, uids: set[str]) -> list[LiveEvent]:
+        """Where uids are account-wide (``event_uid_scope`` "provider"): the events of
+        ``uids`` in any calendar of the account, each with its ``calendar``; [] otherwise."""
 
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
         """Why the provider would refuse to bring ``live`` to ``desired`` ("" when it would

@@ -13,9 +13,10 @@ Served under ``/v1.0``. Choices where the reference says NOT CONFIRMED:
   PUT replaces all of them, so a PUT of the master alone drops the exceptions; ``recurrence``
   keeps every line as sent (RRULE, EXDATE, RDATE). Listing returns an item when any
   occurrence overlaps the window (occurrences are not expanded). Answers give RRULE lines
-  without their ``RRULE:`` prefix (L2 is NOT CONFIRMED: the form a reader could miss). An all-day event is
-  ``{"date"}`` with an exclusive end date, as in iCalendar. A POST whose ``eventId`` already
-  exists answers 409 CONFLICT. Windows zone ids in ``timeZone`` are accepted.
+  without their ``RRULE:`` prefix (L2 is NOT CONFIRMED: the form a reader could miss).
+  An all-day event is ``{"date"}`` with an exclusive end date, as in iCalendar. A POST
+  whose ``eventId`` already exists answers 409 CONFLICT. Windows zone ids in ``timeZone``
+  are accepted.
 - The rate budget is per operation (method + route), ``rate_limit`` requests per 60 s
   (240/min on Standard plans, §2.5); every answer carries ``rateLimit-limit``,
   ``rateLimit-remaining`` and ``rateLimit-reset``; an exceeded budget answers 429.

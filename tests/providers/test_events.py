@@ -62,8 +62,9 @@ EDITS = [
      "ev:\n  summary: Offsite\n  start: 2027-05-10\n  end: 2027-05-12\n"),
     ("all-day-single-day-recurring", ["works", "office"],
      "ev:\n  summary: Holiday\n  start: 2027-12-25\n  recurrence: FREQ=YEARLY;COUNT=3\n"),
-    ("sharing", ["office"], BASE_EVENT + "  sharing:\n    - user: 5d2c7e10-1111-4000-8000-000000000001\n      role: read\n"
-                                         "    - group: 9c1e2f4a-0000-4000-8000-00000000000b\n      role: manage\n"),
+    ("sharing", ["office"], BASE_EVENT + "  sharing:\n"
+     "    - user: 5d2c7e10-1111-4000-8000-000000000001\n      role: read\n"
+     "    - group: 9c1e2f4a-0000-4000-8000-00000000000b\n      role: manage\n"),
 ]
 CASES = [pytest.param(provider, edit, id=f"{provider}-{name}")
          for name, providers, edit in EDITS for provider in providers]

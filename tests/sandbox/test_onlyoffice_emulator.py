@@ -56,7 +56,8 @@ def test_listing_creates_a_default_calendar_and_lists_external_ones(api: httpx.C
 
 def test_calendar_put_is_a_full_replace_that_clears_omitted_sharing(api: httpx.Client) -> None:
     created = api.post("/calendar", json={
-        "name": "Ops", "sharingOptions": [{"actionId": "read", "itemId": USER_GUID, "isGroup": False}],
+        "name": "Ops",
+        "sharingOptions": [{"actionId": "read", "itemId": USER_GUID, "isGroup": False}],
     })
     assert created.status_code == 201 and created.json()["statusCode"] == 201
     cid = created.json()["response"]["objectId"]

@@ -101,6 +101,9 @@ class CronofyProvider:
                 found[uid] = LiveEvent(uid, str(raw["event_uid"]), value, raw)
         return found
 
+    def find_events(self, address: str, window: Window, uids: set[str]) -> list[LiveEvent]:
+        return []  # event ids are per calendar here
+
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
         event_uid = desired.get("event_uid")
         if not event_uid:

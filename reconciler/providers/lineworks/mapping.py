@@ -240,8 +240,8 @@ def event_component(uid: str, desired: dict[str, Any], base: dict[str, Any] | No
     lines = recurrence_lines(base, "") if base else {"RRULE": [], "EXDATE": [], "other": []}
     if "recurrence" in desired:
         rule = [f"RRULE:{desired['recurrence']}"] if desired["recurrence"] else []
-    else:
-        rule = lines["RRULE"]
+    else:  # the live rule, written in the documented form (it may come without RRULE:, L2)
+        rule = [f"RRULE:{normalize_rrule(line)}" for line in lines["RRULE"][:1]]
     skips = merged_skips(live, desired) if rule else []
     comp["recurrence"] = [*rule, *exdate_lines(skips, desired), *lines["other"]]
     for key in ("description", "location"):

@@ -93,6 +93,9 @@ class LineWorksProvider:
                 found[uid] = LiveEvent(uid, uid, value, raw)
         return list(found.values())
 
+    def find_events(self, address: str, window: Window, uids: set[str]) -> list[LiveEvent]:
+        return []  # event ids are per calendar here
+
     def event_blocked(self, desired: dict[str, Any], live: LiveEvent | None) -> str:
         return ""
 

@@ -38,18 +38,20 @@ def build_ics(uid: str, value: dict[str, Any]) -> str:
         event.add("dtstart", first)
         event.add("dtend", last + dt.timedelta(days=1))  # DTEND is exclusive in iCalendar
     else:
-        zone = ZoneInfo(value["timezone"])
-        event.add("dtstart", dt.datetime.fromisoformat(value["start"]).replace(tzinfo=zone))
-        event.add("dtend", dt.datetime.fromisoformat(value["end"]).replace(tzinfo=zone))
+        # Wall time with an explicit TZID: icalendar would write a zone that is UTC+0 all
+        # year (Atlantic/Reykjavik) as UTC, which the server moves to the calendar's zone
+        # for a series (providers.md §1.9.7).
+        tzid = {"TZID": value["timezone"]}
+        event.add("dtstart", dt.datetime.fromisoformat(value["start"]), parameters=tzid)
+        event.add("dtend", dt.datetime.fromisoformat(value["end"]), parameters=tzid)
     if value.get("recurrence"):
         event.add("rrule", vRecur.from_ical(value["recurrence"]))
         skips = value.get("skip") or []
         if skips and value["all_day"]:
             event.add("exdate", [dt.date.fromisoformat(s) for s in skips])
         elif skips:
-            zone = ZoneInfo(value["timezone"])
-            event.add("exdate", [dt.datetime.fromisoformat(s).replace(tzinfo=zone)
-                                 for s in skips])
+            event.add("exdate", [dt.datetime.fromisoformat(s) for s in skips],
+                      parameters={"TZID": value["timezone"]})
     cal.add_component(event)
     text: bytes = cal.to_ical()
     return text.decode("utf-8")

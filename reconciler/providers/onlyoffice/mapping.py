@@ -32,12 +32,16 @@ CAPABILITIES = Capabilities(
     event_fields=frozenset({"summary", "description", "start", "end", "timezone", "recurrence",
                             "skip", "alert", "sharing"}),
     principal_ids="guid",
+    utc_series=False,
     # POST icsevent with eventUid upserts by UID across the whole portal: a uid used in two
     # calendars would move one event back and forth between them.
     event_uid_scope="provider",
     notes={
         "public": " (ONLYOFFICE shares with users and groups: list them under members)",
         "event.location": " (the ONLYOFFICE event API does not return a location)",
+        "event.utc_series": "ONLYOFFICE moves a series that starts in UTC into its calendar's "
+                            "zone (providers.md §1.9.7), so it would never match the YAML: "
+                            "give the series a named zone (Atlantic/Reykjavik has no DST)",
     },
 )
 

@@ -186,6 +186,13 @@ class OnlyOfficeProvider:
                     break
         return result
 
+    def find_events(self, address: str, window: Window, uids: set[str]) -> list[LiveEvent]:
+        """The events of ``uids`` in the account's own calendars, wherever they are."""
+        return [LiveEvent(uid, object_id, mapping.series_value(value, None, "UTC", address)
+                          if value["recurrence"] else mapping.single_value(value), raw, cid)
+                for uid, (object_id, value, raw, cid) in self._find(uids, window,
+                                                                    address).items()]
+
     def calendar_title(self, calendar_id: str) -> str:
         """The listed title of one of the account's calendars ("" when not listed)."""
         with self._lock:
@@ -252,8 +259,16 @@ class OnlyOfficeProvider:
         return [PlannedRequest("DELETE", f"{CAL}/events/{live.id}")]
 
     def send(self, request: PlannedRequest, address: str) -> Any:
-        return self.client.call(request.method, request.path, address, request.body,
-                                request.params, request.idempotent)
+        result = self.client.call(request.method, request.path, address, request.body,
+                                  request.params, request.idempotent)
+        if result is None and request.path.endswith("/icsevent"):
+            # O8: the server answers 200/201 with a null result when the ICS does not parse
+            # or the calendar is missing: nothing was written.
+            with reading(address, request.method, request.path):
+                raise ResponseError("the server answered with no result (null): the ICS "
+                                    "was not accepted or the calendar is missing; nothing "
+                                    "was written")
+        return result
 
     def created_id(self, response: Any) -> str:
         if not isinstance(response, dict) or not str(response.get("objectId", "")).isdigit():
