@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -75,7 +76,7 @@ def import_calendars(name: str, provider: Provider, selection: list[str],
         if "members" in caps.calendar_fields and value.get("members"):
             entry["members"] = _members(value["members"])
         if window is not None and caps.event_fields:
-            events = provider.read_events(live, address, window, {})
+            events = provider.read_events(live, address, window, {}, whole=True)
             entry["events"] = _events(events, caps, address, result.notes)
         result.calendars[key] = entry
     return result
@@ -101,11 +102,13 @@ def _events(events: list[LiveEvent], caps: Capabilities, address: str,
                 item["end"] = dt.date.fromisoformat(v["end"])
         else:
             zone = v.get("timezone", "UTC")  # providers that read instants give UTC
-            item["start"] = _wall(v["start"])
-            item["end"] = _wall(v["end"])
+            item["start"] = _wall(v["start"], zone)
+            item["end"] = _wall(v["end"], zone)
             item["timezone"] = zone
         if v.get("recurrence") and "recurrence" in caps.event_fields:
             item["recurrence"] = v["recurrence"]
+            if v.get("skip") and "skip" in caps.event_fields:
+                item["skip"] = [_skip(text, item["start"]) for text in v["skip"]]
         if v.get("alert") in _ALERTS and "alert" in caps.event_fields:
             item["alert"] = v["alert"]
         if v.get("sharing") and "sharing" in caps.event_fields:
@@ -122,9 +125,24 @@ def _members(members: dict[str, str]) -> list[dict[str, str]]:
     return result
 
 
-def _wall(text: str) -> dt.datetime:
-    """Canonical wall time ("...T10:00:00", or a UTC instant "...Z") as a naive datetime."""
-    return dt.datetime.fromisoformat(text.removesuffix("Z"))
+def _wall(text: str, zone: str) -> dt.datetime:
+    """Canonical wall time ("...T10:00:00") as a naive datetime; a UTC instant ("...Z", as
+    providers that read instants give) as the wall time in ``zone``."""
+    if text.endswith("Z"):
+        instant = dt.datetime.fromisoformat(text[:-1]).replace(tzinfo=dt.timezone.utc)
+        return instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return dt.datetime.fromisoformat(text)
+
+
+def _skip(text: str, start: dt.date) -> dt.date:
+    """A cancelled occurrence as the YAML writes it: its date when it is at the series'
+    time of day (the usual case), else its wall date-time."""
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    moment = dt.datetime.fromisoformat(text)
+    if isinstance(start, dt.datetime) and moment.time() == start.time():
+        return moment.date()
+    return moment
 
 
 def _slug(name: str) -> str:

@@ -568,11 +568,25 @@ def _count_kept(live: dict[str, Any], desired: dict[str, Any], kept: list[int]) 
         kept[2] += 1
 
 
+TEXT_FIELDS = ("summary", "description", "location")
+
+
 def _settled(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` with its rule's UNTIL as the last occurrence it allows (see
-    :func:`~reconciler.recurrence.settled_until`), for the comparison only."""
+    """``value`` as it is compared: line breaks as LF (iCalendar has one escape for a line
+    break, RFC 5545 §3.3.11, so CRLF and CR come back from ONLYOFFICE as LF), and the rule's
+    UNTIL as the last occurrence it allows (see :func:`~reconciler.recurrence.settled_until`).
+    For the comparison only: what is sent is the YAML's text."""
+    texts = {k: _lf(value[k]) for k in TEXT_FIELDS
+             if isinstance(value.get(k), str) and "\r" in value[k]}
     rule = value.get("recurrence")
-    if not rule or "UNTIL=" not in rule:
+    if not texts and (not rule or "UNTIL=" not in rule):
         return value
-    zone = value.get("timezone") or "UTC"
-    return {**value, "recurrence": settled_until(rule, value["start"], zone)}
+    value = {**value, **texts}
+    if rule and "UNTIL=" in rule:
+        zone = value.get("timezone") or "UTC"
+        value["recurrence"] = settled_until(rule, value["start"], zone)
+    return value
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")

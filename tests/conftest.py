@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from reconciler import events
 from reconciler.apply import ApplyReport, apply_plan
@@ -25,6 +26,14 @@ from reconciler.providers.registry import build_providers
 from reconciler.recurrence import normalize_rrule
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox
+
+# hypothesis profiles: "ci", the default, runs a fixed set of examples (derandomized: the
+# same every run) of at least 200 per property; "thorough" searches wider, with new examples
+# each run (pytest --hypothesis-profile thorough).
+settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None,
+                          print_blob=True)
+settings.register_profile("thorough", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile("ci")
 
 FAST_RETRIES = RetryPolicy(attempts=6, base_wait=0.01, max_wait=0.05, timeout=5.0)
 

@@ -243,7 +243,10 @@ def test_campaign_converges_with_exact_counts(tmp_path: Path, provider: str) -> 
         # Converged, and the next plan is empty.
         providers = build_providers(desired, sandbox=box.endpoints(), policy=POLICY)
         assert make_plan(desired, providers, 8).empty, f"not converged after {runs} runs"
-        assert runs <= 4, f"{runs} runs to converge"
+        # Each run reads a pruned calendar half a year past its events on either side (an
+        # event removed from either end must be seen), so LINE WORKS reads about 14 more
+        # 30-day slices per plan than it did, and meets more of the injected faults.
+        assert runs <= 5, f"{runs} runs to converge"
 
         # One calendar per name; one create carried out per new calendar.
         names = calendar_names(box, provider)

@@ -182,6 +182,9 @@ def test_import_then_plan_is_empty(tmp_path: Path, provider: str) -> None:
     assert result.exit_code == 0, result.stderr
     imported = (repo / "in" / f"{provider}.yaml").read_text()
     assert "events:" in imported
+    if provider == "works":  # the seed's release train has a cancelled occurrence
+        assert "recurrence: FREQ=WEEKLY;INTERVAL=2;BYDAY=TU\n" in imported, imported
+        assert "skip:\n" in imported and "- 2027-02-02\n" in imported, imported
     result = runner.invoke(cli, ["plan", str(repo), "--sandbox", "--sandbox-state", state,
                                  "--detailed-exitcode"], catch_exceptions=False)
     assert result.exit_code == 0, result.stdout

@@ -30,12 +30,14 @@ def seed_lineworks(emulator: LineWorksEmulator) -> None:
         ],
     )
     # Same times as the YAML but a Windows zone id and an older title: the plan shows only
-    # the title changing, because zones are compared after mapping to IANA names.
+    # the title changing, because zones are compared after mapping to IANA names. One
+    # occurrence was cancelled in the calendar: the YAML does not list skip, so it is kept.
     emulator.add_event(platform, {
         "eventId": "release-train", "summary": "Release train",
         "start": {"dateTime": "2027-01-05T10:00:00", "timeZone": "Tokyo Standard Time"},
         "end": {"dateTime": "2027-01-05T11:00:00", "timeZone": "Tokyo Standard Time"},
-        "recurrence": ["RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU"],
+        "recurrence": ["RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
+                       "EXDATE;TZID=Tokyo Standard Time:20270202T100000"],
         "location": "Room 4F", "reminders": [{"method": "DISPLAY", "trigger": "-PT30M"}],
     })
     emulator.add_event(platform, {

@@ -4,6 +4,7 @@ events move between calendars. Section 0 of providers.md is cited by number (O1,
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -42,23 +43,27 @@ def api(sandbox: Sandbox, kind: str) -> httpx.Client:
     return httpx.Client(base_url=endpoint.base_url, headers={"Authorization": auth})
 
 
-def cancel_occurrence(sandbox: Sandbox, provider: str, day: str) -> None:
-    """Cancel the 09:00 Berlin occurrence on ``day`` as the calendar's own UI would: ONLYOFFICE
-    ``DELETE events/{id}/custom`` type 0 (O1); LINE WORKS a PUT of the item with an EXDATE
-    line added to the master's recurrence (L1)."""
+def cancel_occurrence(sandbox: Sandbox, provider: str, day: str, *,
+                      wall: dt.datetime | None = None, zone: str | None = "Europe/Berlin",
+                      all_day: bool = False) -> None:
+    """Cancel the occurrence on ``day`` (at ``wall``, 09:00 by default, in ``zone``) as the
+    calendar's own UI would: ONLYOFFICE ``DELETE events/{id}/custom`` type 0 (O1); LINE WORKS
+    a PUT of the item with an EXDATE line added to the master's recurrence (L1)."""
+    wall = wall or dt.datetime.fromisoformat(f"{day}T09:00:00")
     if provider == "office":
         [event] = sandbox.onlyoffice.events.values()
         with api(sandbox, "onlyoffice") as client:
             # the date's UTC reading is the wall time in the event's zone (CalendarApi ~4963)
             answer = client.request("DELETE", f"/api/2.0/calendar/events/{event['id']}/custom",
-                                    json={"date": f"{day}T09:00:00Z", "type": 0})
+                                    json={"date": f"{wall.isoformat()}Z", "type": 0})
         assert answer.status_code == 200, answer.text
         return
     [(calendar_id, events)] = [(c, e) for c, e in sandbox.lineworks.events.items() if e]
     [(event_id, item)] = events.items()
     master = dict(item["eventComponents"][0])
-    master["recurrence"] = [*master["recurrence"],
-                            f"EXDATE;TZID=Europe/Berlin:{day.replace('-', '')}T090000"]
+    line = (f"EXDATE;VALUE=DATE:{wall:%Y%m%d}" if all_day
+            else f"EXDATE;TZID={zone}:{wall:%Y%m%dT%H%M%S}")
+    master["recurrence"] = [*master["recurrence"], line]
     put_item(sandbox, calendar_id, event_id, [master, *item["eventComponents"][1:]])
 
 
