@@ -499,6 +499,10 @@ def _event_changes(target: _Target, live_cal: LiveCalendar | None, live_events: 
         reason = (live_cal.blocked if live_cal else "") or provider.event_blocked(desired, live)
         if moved_from and moved_from not in target.siblings:
             reason = _foreign_uid(provider, uid, moved_from)
+        if not reason and desired.get("skip") and not desired.get(
+                "recurrence", live.value.get("recurrence") if live else ""):
+            reason = ("skip needs a series, and this event does not repeat: the YAML gives no "
+                      "recurrence and the live event has none")
         if reason:
             changes.append(Change(**common, action=Action.BLOCKED, fields=fields, reason=reason,
                                   live_id=live.id if live else None,

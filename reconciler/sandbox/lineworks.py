@@ -6,7 +6,11 @@ Served under ``/v1.0``. Choices where the reference says NOT CONFIRMED:
 - ``DELETE /calendars/{id}`` answers 204 with no body (§2.3: "probably 204").
 - ``PATCH`` with ``members`` replaces the whole member list (§2.7.1).
 - Creating a calendar does not add its creator as a member: the member list is exactly what
-  was sent. The creator's access comes from ownership, which the API does not expose.
+  was sent. The creator's access comes from ownership, which the API does not expose (L6).
+- A member comes back with the id it was added with, an e-mail address included (L3 is NOT
+  CONFIRMED). Answering a userId instead would hurt more, but no client could survive it
+  with the documented API: providers.md lists no directory route that maps an e-mail to a
+  userId, so the emulator cannot make a client prove anything by it.
 - Error codes besides TOO_MANY_REQUESTS: INVALID_PARAMETER (400), UNAUTHORIZED (401),
   FORBIDDEN (403), RESOURCE_NOT_FOUND (404) (§2.6 does not confirm them).
 - Events: an item is the series master and its exception components, one ``eventId`` (L1);
@@ -14,8 +18,8 @@ Served under ``/v1.0``. Choices where the reference says NOT CONFIRMED:
   keeps every line as sent (RRULE, EXDATE, RDATE). Listing returns an item when any
   occurrence overlaps the window (occurrences are not expanded). Answers give RRULE lines
   without their ``RRULE:`` prefix (L2 is NOT CONFIRMED: the form a reader could miss).
-  An all-day event is ``{"date"}`` with an exclusive end date, as in iCalendar. A POST
-  whose ``eventId`` already exists answers 409 CONFLICT. Windows zone ids in ``timeZone``
+  An all-day event is ``{"date"}`` with an exclusive end date, as in iCalendar (L6). A POST
+  whose ``eventId`` already exists answers 409 CONFLICT (L6). Windows zone ids in ``timeZone``
   are accepted.
 - The rate budget is per operation (method + route), ``rate_limit`` requests per 60 s
   (240/min on Standard plans, §2.5); every answer carries ``rateLimit-limit``,

@@ -529,3 +529,15 @@ def test_l1_a_put_of_the_master_alone_drops_the_exceptions(sandbox: Sandbox) -> 
     assert len(sandbox.lineworks.events[calendar_id]["s"]["eventComponents"]) == 2
     put_item(sandbox, calendar_id, "s", [master])
     assert len(sandbox.lineworks.events[calendar_id]["s"]["eventComponents"]) == 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_skip_on_an_event_that_does_not_repeat_is_blocked(driver: Driver,
+                                                          provider: str) -> None:
+    """validate cannot know the live rule when the YAML leaves recurrence out."""
+    text = series(provider).replace("        recurrence: FREQ=WEEKLY;BYDAY=MO;COUNT=20\n", "")
+    driver.write(text)
+    driver.converge()
+    driver.write(text + "        skip: [2027-03-08]\n")
+    [change] = driver.plan().changes
+    assert change.action is Action.BLOCKED and "skip needs a series" in change.reason
