@@ -82,13 +82,20 @@ def _prepared(target: _Target, today: dt.date | None) -> _Target:
     if target.ready:
         return target
     if target.calendar.state is State.ABSENT:
-        # A calendar to delete: read what goes with it, as far as a search reaches.
-        return replace(target, window=search_window(window([], today), today), ready=True)
+        return replace(target, window=_delete_window(today), ready=True)
     if target.calendar.events is None:
         return replace(target, ready=True)
     events = {uid: canonical_event(e) for uid, e in target.calendar.events.items()}
     return replace(target, events=events, window=_read_window(target.calendar, events, today),
                    ready=True)
+
+
+def _delete_window(today: dt.date | None) -> Window:
+    """Where a calendar to delete is searched for the events that go with it: as far as a
+    search for a moved event reaches (:func:`~reconciler.events.search_window`, two years
+    either side of today)."""
+    day = today or dt.date.today()
+    return search_window((day, day), day)
 
 
 def _read_window(calendar: Calendar, events: dict[str, dict[str, Any]],
@@ -161,7 +168,7 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
             windows = event_windows(events, today, desired)
             for key, cal in desired.calendars.items():  # calendars to delete: see their events
                 if cal.provider == name and cal.state is State.ABSENT:
-                    windows[key] = search_window(window([], today), today)
+                    windows[key] = _delete_window(today)
             refs = provider.list_calendars(_span(windows.values()))
             matched, trouble = _match(desired, name, refs, (windows, events), provider)
         else:

@@ -51,6 +51,7 @@ class OnlyOfficeProvider:
         self._uids: dict[str, tuple[str, str]] = {}  # uid -> (calendar id, title), listed
         self._wide: dict[str, tuple[str, str]] = {}  # the same over the search window
         self._searched: list[Any] | None = None
+        self._search_lock = threading.Lock()
 
     def close(self) -> None:
         self.client.close()
@@ -158,14 +159,17 @@ class OnlyOfficeProvider:
         ``uid -> (objectId, value, raw, calendar id)``."""
         with self._lock:
             known = {uid: self._uids[uid] for uid in uids if uid in self._uids}
+        if len(known) < len(uids):
+            with self._search_lock:  # one wide listing per plan, whichever calendar asks
+                if self._searched is None:
+                    raws = self._listing(search_window(window), address)
+                    wide: dict[str, tuple[str, str]] = {}
+                    self._index(raws, wide)
+                    with self._lock:
+                        self._searched = raws
+                        self._wide.update(wide)
+        with self._lock:
             searched = self._searched
-        if len(known) < len(uids) and searched is None:
-            raws = self._listing(search_window(window), address)
-            wide: dict[str, tuple[str, str]] = {}
-            self._index(raws, wide)
-            with self._lock:
-                self._searched = searched = raws
-                self._wide.update(wide)
         with self._lock:
             for uid in uids - known.keys():
                 if uid in self._wide:
