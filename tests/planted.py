@@ -149,6 +149,37 @@ BUGS += [
 ]
 
 
+BUGS += [  # the events issue: a series is a series, and nothing of a user's is lost
+    Bug("lineworks update sends the master alone, dropping moved occurrences",
+        "reconciler/providers/lineworks/mapping.py",
+        "    return [event_component(uid, desired, main, value),\n"
+        "            *(c for c in item[\"eventComponents\"] if c is not main)]",
+        "    return [event_component(uid, desired, main, value)]",
+        ("tests/providers/test_series.py",)),
+    Bug("cancelled occurrences not carried through an update",
+        "reconciler/events.py",
+        "    return carried_skips(live, desired) if live else []",
+        "    return []",
+        ("tests/providers/test_series.py",)),
+    Bug("onlyoffice series compared by the first occurrence in the window",
+        "reconciler/providers/onlyoffice/provider.py",
+        "            if value[\"recurrence\"] and uid in desired:",
+        "            if False:",
+        ("tests/providers/test_series.py",)),
+    Bug("an omitted recurrence removes the live rule",
+        "reconciler/providers/onlyoffice/provider.py",
+        "                                                                 \"sharing\", \"recurrence\")},",
+        "                                                                 \"sharing\")},",
+        ("tests/providers/test_series.py",)),
+    Bug("an event that moved calendar is recreated in place (O2: the server keeps it where "
+        "it was)",
+        "reconciler/planner.py",
+        "        moved_from = live.calendar if live is not None and live.calendar else \"\"",
+        "        moved_from = \"\"",
+        ("tests/providers/test_series.py",)),
+]
+
+
 def plant(bug: Bug, tree: Path) -> None:
     target = tree / bug.path
     text = target.read_text()
