@@ -168,8 +168,8 @@ BUGS += [  # the events issue: a series is a series, and nothing of a user's is 
         ("tests/providers/test_series.py",)),
     Bug("an omitted recurrence removes the live rule",
         "reconciler/providers/onlyoffice/provider.py",
-        "                                                                 \"sharing\", \"recurrence\")},",
-        "                                                                 \"sharing\")},",
+        "\"sharing\", \"recurrence\")},",
+        "\"sharing\")},",
         ("tests/providers/test_series.py",)),
     Bug("an event that moved calendar is recreated in place (O2: the server keeps it where "
         "it was)",
