@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import yaml
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
@@ -100,6 +101,12 @@ def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ..
     if provider_name not in desired.providers:
         fail(f"no provider '{provider_name}' in {' '.join(paths or ('.',))} (known: "
               f"{', '.join(sorted(desired.providers)) or 'none'})")
+    if target is not None and target.exists():
+        # Overwritten with --force: its own calendars are not "in the YAML already", or a
+        # second import would write every one of them away.
+        replaced = _calendar_keys(target)
+        desired = desired.model_copy(update={"calendars": {
+            k: c for k, c in desired.calendars.items() if k not in replaced}})
     box = None
     try:
         if sandbox:
@@ -127,3 +134,13 @@ def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ..
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         click.echo(f"Wrote {len(result.calendars)} calendar(s) to {target}", err=True)
+
+
+def _calendar_keys(path: Path) -> set[str]:
+    """The calendar keys a YAML file defines (none when it cannot be read as YAML)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    calendars = data.get("calendars") if isinstance(data, dict) else None
+    return {str(k) for k in calendars} if isinstance(calendars, dict) else set()

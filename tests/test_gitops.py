@@ -192,6 +192,13 @@ def test_import_then_plan_is_empty(tmp_path: Path, provider: str) -> None:
     again = runner.invoke(cli, ["import", str(repo), "--provider", provider, "--sandbox",
                                 "--sandbox-state", state, "--output", str(repo / "in")])
     assert again.exit_code == 1 and "pass --force" in again.stderr
+    forced = runner.invoke(cli, ["import", str(repo), "--provider", provider, "--sandbox",
+                                 "--sandbox-state", state, "--events-from", "2026-12-01",
+                                 "--events-to", "2027-07-01", "--output", str(repo / "in"),
+                                 "--force"], catch_exceptions=False)
+    assert forced.exit_code == 0, forced.stderr
+    # the file's own calendars are not "already in the YAML": nothing is written away
+    assert (repo / "in" / f"{provider}.yaml").read_text() == imported
 
 
 def test_fmt_sorts_keeps_comments_and_check_fails_until_formatted(tmp_path: Path) -> None:
