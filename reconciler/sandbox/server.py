@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from reconciler.sandbox.base import Emulator, Faults
 from reconciler.sandbox.cronofy import CronofyEmulator
@@ -75,6 +76,8 @@ class Sandbox:
             "onlyoffice": lambda: seed_onlyoffice(self.onlyoffice),
             "cronofy": lambda: seed_cronofy(self.cronofy),
         }
+        self._lock: IO[str] | None = None
+        self._loaded: float | None = None  # the state file's mtime when it was read
         if state_file is not None and state_file.exists():
             self._load(state_file)
         elif seed:
@@ -88,14 +91,27 @@ class Sandbox:
         from reconciler.sandbox.serving import LoopServer
 
         self.stop()
+        if self.state_file is not None and self._lock is None:
+            self._lock = _lock_state(self.state_file)
+            if self.state_file.exists() and self.state_file.stat().st_mtime != self._loaded:
+                self._load(self.state_file)  # saved by another process since it was read
         self._server = LoopServer()
         self._ports = self._server.start(dict(self.emulators))
         return self
 
     def stop(self) -> None:
+        """Stop serving and release the state file to other processes (call :meth:`save`
+        first). While it serves, a sandbox holds its state file (see :func:`_lock_state`)."""
         if self._server is not None:
             self._server.stop()
+            self.release()
         self._server, self._ports = None, {}
+
+    def release(self) -> None:
+        """Let another process use the state file (see :func:`_lock_state`)."""
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor drops the lock
+            self._lock = None
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -136,6 +152,7 @@ class Sandbox:
 
     def _load(self, path: Path) -> None:
         try:
+            self._loaded = path.stat().st_mtime
             data: Any = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise SandboxStateError(
@@ -152,3 +169,32 @@ class Sandbox:
                 emulator.restore(data[name])
             else:  # a state file from before this emulator existed: start it seeded
                 self._seeders[name]()
+
+
+def _lock_state(state_file: Path) -> IO[str] | None:
+    """An exclusive lock on ``state_file`` for this process, held until released: two
+    processes on one state file (``sandbox serve`` and a ``--sandbox`` command) would each
+    save their own copy on exit, and the later save would discard the other's writes. So
+    the second one is refused, naming the first. None where locks are not available."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; the risk is as before
+        return None
+    path = state_file.with_name(state_file.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise SandboxStateError(
+            f"{state_file}: the sandbox state is in use by {holder}; its changes would be "
+            "lost when both save. Stop it first, or give this command another state file "
+            "(--sandbox-state, or --state for 'sandbox serve')") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"calrecon (pid {os.getpid()}: {' '.join(sys.argv[1:3]) or 'python'})")
+    handle.flush()
+    return handle

@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -203,3 +204,23 @@ def test_a_failed_start_leaves_no_thread_behind(monkeypatch: pytest.MonkeyPatch)
         server.start({"echo": _echo})
     assert server._thread is None
     assert not any(t.name == "sandbox-http" for t in threading.enumerate())
+
+
+def test_two_processes_on_one_state_file_are_refused_not_lost(tmp_path: Path) -> None:
+    """A served sandbox holds its state file: a --sandbox command on the same file would
+    save its own copy, and whichever saved last would discard the other's writes."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    state = tmp_path / "state.json"
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    with Sandbox(state):
+        result = CliRunner().invoke(cli, ["plan", str(examples), "--sandbox",
+                                          "--sandbox-state", str(state)])
+        assert result.exit_code == 1
+        assert "the sandbox state is in use by calrecon (pid" in result.stderr
+        assert not state.exists()  # the refused command wrote nothing
+    result = CliRunner().invoke(cli, ["plan", str(examples), "--sandbox", "--sandbox-state",
+                                      str(state)])
+    assert result.exit_code == 0, result.stderr  # released once the first one stopped
