@@ -48,7 +48,7 @@ def serve(state: Path, latency: float, rate_limit: int, no_save: bool, only: tup
         # Nobody can read a served emulator's request log: kept, it would grow for as long
         # as the server runs.
         box = Sandbox(state, faults=Faults(latency=latency), rate_limit=rate_limit,
-                      record_requests=False)
+                      record_requests=False, exclusive=not no_save)
         if only:
             box.emulators = {k: v for k, v in box.emulators.items() if k in only}
         for emulator in box.emulators.values():

@@ -55,10 +55,13 @@ class Sandbox:
         seed: bool = True,
         rate_limit: int = 240,
         record_requests: bool = True,
+        exclusive: bool = True,
     ) -> None:
         """``record_requests=False`` when nobody will read the emulators' request logs (a
         command's own sandbox, ``sandbox serve``): they then stay empty instead of growing
-        with every request, and :meth:`request_count` and :meth:`write_count` say 0."""
+        with every request, and :meth:`request_count` and :meth:`write_count` say 0.
+        ``exclusive=False`` for a sandbox that never saves (``sandbox serve --no-save``): it
+        cannot discard another process's writes, so it does not hold the state file."""
         self.state_file = state_file
         self.lineworks = LineWorksEmulator(TOKENS["lineworks"], faults, rate_limit=rate_limit)
         self.onlyoffice = OnlyOfficeEmulator(TOKENS["onlyoffice"], faults)
@@ -77,6 +80,7 @@ class Sandbox:
             "cronofy": lambda: seed_cronofy(self.cronofy),
         }
         self._lock: IO[str] | None = None
+        self._exclusive = exclusive
         self._loaded: float | None = None  # the state file's mtime when it was read
         if state_file is not None and state_file.exists():
             self._load(state_file)
@@ -91,7 +95,7 @@ class Sandbox:
         from reconciler.sandbox.serving import LoopServer
 
         self.stop()
-        if self.state_file is not None and self._lock is None:
+        if self.state_file is not None and self._exclusive and self._lock is None:
             self._lock = _lock_state(self.state_file)
             if self.state_file.exists() and self.state_file.stat().st_mtime != self._loaded:
                 self._load(self.state_file)  # saved by another process since it was read

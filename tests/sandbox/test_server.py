@@ -224,3 +224,12 @@ def test_two_processes_on_one_state_file_are_refused_not_lost(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["plan", str(examples), "--sandbox", "--sandbox-state",
                                       str(state)])
     assert result.exit_code == 0, result.stderr  # released once the first one stopped
+
+
+def test_a_sandbox_that_never_saves_does_not_hold_the_state_file(tmp_path: Path) -> None:
+    """``sandbox serve --no-save`` cannot discard anyone's writes (the benchmark serves one
+    state file from three such processes)."""
+    state = tmp_path / "state.json"
+    Sandbox(state).save()
+    with Sandbox(state, exclusive=False), Sandbox(state, exclusive=False), Sandbox(state):
+        pass  # all three serve: only the last one holds the file
