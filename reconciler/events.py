@@ -79,8 +79,21 @@ def skip_texts(skips: Iterable[dt.date | dt.datetime], value: dict[str, Any]) ->
         elif isinstance(skip, dt.datetime):
             texts.add(_wall_text(skip, value["timezone"]))
         else:
-            texts.add(f"{skip.isoformat()}T{value['start'][11:19]}")
+            texts.add(day_skip(skip, value))
     return sorted(texts)
+
+
+def day_skip(day: dt.date, value: dict[str, Any]) -> str:
+    """The canonical skip text of the series' occurrence on ``day``: the date for an all-day
+    series, else that date at the series' wall time of day (a start given as a UTC instant,
+    ``...Z``, is read in the value's ``timezone``)."""
+    if value["all_day"]:
+        return day.isoformat()
+    start = value["start"]
+    if start.endswith("Z"):
+        instant = dt.datetime.fromisoformat(start[:-1]).replace(tzinfo=dt.timezone.utc)
+        start = local_iso(instant.astimezone(ZoneInfo(value["timezone"])))
+    return f"{day.isoformat()}T{start[11:19]}"
 
 
 def _wall_text(value: dt.datetime, zone: str) -> str:
@@ -191,9 +204,7 @@ def carried_skips(live: dict[str, Any], desired: dict[str, Any]) -> list[str]:
     the live ones, each moved to the same date in the desired series (a series moved from
     09:00 to 10:00 keeps its cancelled Mondays cancelled), as canonical text."""
     days = {text[:10] for text in live.get("skip") or []}
-    if desired["all_day"]:
-        return sorted(days)
-    return sorted(f"{day}T{desired['start'][11:19]}" for day in days)
+    return sorted(day_skip(dt.date.fromisoformat(day), desired) for day in days)
 
 
 def merged_skips(live: dict[str, Any] | None, desired: dict[str, Any]) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,7 +177,6 @@ class World:
     def __init__(self, box: Sandbox, folder: Path) -> None:
         self.box = box
         self.driver = Driver(box, folder)
-        self.lock = threading.Lock()
         box.cronofy.add_profile("pro_test", "test@example.com")
         box.cronofy.add_calendar("pro_test", "Properties", calendar_id="cal_props")
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar.prop import vDuration
 
 from reconciler.errors import ResponseError
-from reconciler.events import local_iso, merged_skips, to_zone
+from reconciler.events import day_skip, local_iso, merged_skips, to_zone
 from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import CALENDAR_FIELDS, Capabilities
 from reconciler.recurrence import normalize_rrule
@@ -186,7 +186,7 @@ def _exdates(lines: list[str], value: dict[str, Any]) -> list[str]:
 def _exdate_text(item: str, zone_name: str, value: dict[str, Any]) -> str:
     if len(item) == 8:  # a DATE
         day = dt.date(int(item[:4]), int(item[4:6]), int(item[6:8]))
-        return day.isoformat() if value["all_day"] else f"{day}T{value['start'][11:19]}"
+        return day_skip(day, value)
     moment = dt.datetime.strptime(item.rstrip("Z"), "%Y%m%dT%H%M%S")
     if value["all_day"]:
         return moment.date().isoformat()

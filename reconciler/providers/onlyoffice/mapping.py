@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.errors import ResponseError
-from reconciler.events import end_utc_text, local_iso, start_utc_text, utc_text
+from reconciler.events import day_skip, end_utc_text, local_iso, start_utc_text, utc_text
 from reconciler.model import PrincipalType, Role, normalize_principal_id
 from reconciler.providers.base import Capabilities
 from reconciler.providers.onlyoffice.ics import read_series
@@ -160,7 +160,7 @@ def exdate_text(item: str, value: dict[str, Any]) -> str:
     digits = item.strip()
     if len(digits) == 8 or value["all_day"]:
         day = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
-        return day.isoformat() if value["all_day"] else f"{day}T{value['start'][11:19]}"
+        return day_skip(day, value)
     moment = dt.datetime.strptime(digits.rstrip("Z"), "%Y%m%dT%H%M%S")
     moment = moment.replace(tzinfo=dt.timezone.utc)
     return local_iso(moment.astimezone(ZoneInfo(value["timezone"])))
