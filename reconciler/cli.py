@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import cli_progress, planfile, safety, secrets
+from reconciler import cli_progress, planfile, secrets
 from reconciler.apply import ApplyReport, Outcome, apply_plan
 from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
 from reconciler.cli_github import emit_plan, github, print_problems
@@ -146,12 +146,13 @@ def _use_color(no_color: bool) -> bool:
     return not no_color and sys.stdout.isatty()
 
 
-def _guard(the_plan: Plan, desired: Desired, force: bool) -> None:
-    """Stop (exit 1) when the plan trips a guard rail and --force was not given."""
-    breaches = safety.check(the_plan, desired)
-    for breach in breaches:
+def _guard(the_plan: Plan, force: bool) -> None:
+    """Stop (exit 1) when the plan trips a guard rail and --force was not given. The rails
+    are in the plan itself (every format shows them); stderr repeats them, because that is
+    where a reader of a failed job looks for why it failed."""
+    for breach in the_plan.guard_rails:
         click.echo(f"{'Warning (forced)' if force else 'Error'}: {breach}", err=True)
-    if breaches and not force:
+    if the_plan.guard_rails and not force:
         sys.exit(EXIT_ERROR)
 
 
@@ -244,7 +245,7 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
         fail(str(exc))
     data = the_plan.to_dict()
     if fmt == "github":
-        emit_plan(data, loaded.sources, safety.check(the_plan, loaded.desired))
+        emit_plan(data, loaded.sources)
     else:
         click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt != "json")
     if out is not None:
@@ -253,7 +254,7 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
             (" --sandbox" + ("" if sandbox_state == DEFAULT_SANDBOX_STATE
                              else f" --sandbox-state {sandbox_state}")) if sandbox else "")
         click.echo(f"Saved the plan to {out}; apply it with: {again}", err=True)
-    _guard(the_plan, loaded.desired, force)
+    _guard(the_plan, force)
     if the_plan.blocked:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and not the_plan.empty:
@@ -298,7 +299,7 @@ def apply(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelis
             click.echo(text.render_plan(data, color=color))
             if the_plan.empty:
                 return
-            _guard(the_plan, desired, force)
+            _guard(the_plan, force)
             if the_plan.blocked:
                 fail("the plan has blocked changes; nothing was applied")
             if not auto_approve:
@@ -334,7 +335,7 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     except CalreconError as exc:
         fail(str(exc))
     if fmt == "github":
-        emit_plan(saved.plan, Sources(), [])  # a saved plan has no YAML locations
+        emit_plan(saved.plan, Sources())  # a saved plan has no YAML locations
     else:
         click.echo(_render(saved.plan, fmt, _use_color(no_color)), nl=fmt != "json")
 

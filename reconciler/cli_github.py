@@ -43,9 +43,9 @@ def print_problems(problems: list[Problem]) -> None:
         click.echo(github_render.annotation("error", p.message, where, title="calrecon: invalid"))
 
 
-def emit_plan(plan: dict[str, Any], sources: Sources, breaches: list[str]) -> None:
+def emit_plan(plan: dict[str, Any], sources: Sources) -> None:
     """Annotations on stdout; step outputs and the markdown plan for the job summary."""
-    click.echo(github_render.render_plan(plan, locator(sources), breaches), nl=False)
+    click.echo(github_render.render_plan(plan, locator(sources)), nl=False)
     _github_file("GITHUB_OUTPUT", "".join(f"{key}={value}\n" for key, value in
                                           github_render.outputs(plan).items()))
     _github_file("GITHUB_STEP_SUMMARY", markdown.render_plan(plan))

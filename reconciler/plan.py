@@ -87,13 +87,16 @@ class Plan:
     """Every change, notes for the reader, and what exists live per calendar.
 
     ``inventory`` maps a calendar address to counts of what it holds live (``events``), for
-    the guard rails; ``warnings`` are printed before the plan (e.g. ``--target`` in use).
+    the guard rails; ``warnings`` are printed before the plan (e.g. ``--target`` in use);
+    ``guard_rails`` holds one sentence per breach (:func:`reconciler.safety.check`): apply
+    refuses such a plan without ``--force``, so every format shows them.
     """
 
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     inventory: dict[str, dict[str, int]] = field(default_factory=dict)
+    guard_rails: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}
@@ -122,13 +125,20 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "notes": list(self.notes),
             "warnings": list(self.warnings),
+            "guard_rails": list(self.guard_rails),
         }
         body["fingerprint"] = fingerprint(body)
         return body
 
 
 def fingerprint(plan: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a plan dict, without its own fingerprint field."""
-    content = {k: v for k, v in plan.items() if k not in ("fingerprint", "warnings")}
+    """sha256 of the canonical JSON of a plan dict, without its own fingerprint field.
+
+    Warnings and guard rails are left out: both are derived from the changes and the
+    command line, and apply checks the rails again on the plan it makes, so a plan saved
+    before rails were part of the JSON still applies.
+    """
+    content = {k: v for k, v in plan.items()
+               if k not in ("fingerprint", "warnings", "guard_rails")}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler import safety
 from reconciler.diff import diff, expand
 from reconciler.errors import CalreconError, IdentityError, PlanError
 from reconciler.events import canonical_event, search_window, window
@@ -280,6 +281,8 @@ def make_plan(desired: Desired, providers: Mapping[str, Provider], parallelism: 
         plan.warnings.append(
             "--target in use: the plan covers only " + ", ".join(targets) + "; other changes "
             "may be left out. Use it to recover from a problem, not routinely.")
+    # after --target has cut the plan: a rail counts only what this plan would remove
+    plan.guard_rails = safety.check(plan, desired)
     return plan
 
 

@@ -26,7 +26,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def every_action_plan() -> Plan:
-    plan = Plan(notes=["works: 2 calendar(s) not in the YAML, left alone"])
+    plan = Plan(notes=["works: 2 calendar(s) not in the YAML, left alone"],
+                guard_rails=["people.team: the plan revokes 4 of 10 members (40% > 30%); "
+                             "pass --force to apply it anyway"])
     plan.changes = [
         Change("works.new", "works", "calendar", Action.CREATE, Phase.CREATE_CALENDARS,
                (FieldChange("name", None, "New"), FieldChange("members.user:a@x.com", None,
@@ -62,8 +64,7 @@ def test_markdown_for_every_action_type() -> None:
 def test_github_format_for_every_action_type() -> None:
     def locate(address: str) -> tuple[str, int, int] | None:
         return ("calendars/people.yaml", 12, 7) if address.startswith("people.") else None
-    text = github_render.render_plan(every_action_plan().to_dict(), locate,
-                                     ["works.team: the plan revokes 4 of 10 members"])
+    text = github_render.render_plan(every_action_plan().to_dict(), locate)
     golden("every-action.github.txt", text)
     # like every format, it starts with the changed addresses, one per line
     addresses = every_action_plan().to_dict()["changed_addresses"]

@@ -167,6 +167,37 @@ def test_revoking_too_many_members_needs_force(c: Cli) -> None:
     assert code == 0 and "Warning (forced)" in err
 
 
+def test_a_guard_rail_is_part_of_the_plan_in_every_format(c: Cli, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A breach is not only an error on stderr: the JSON (and its schema), markdown, text,
+    github output, a saved plan and 'show' of it all carry it."""
+    c.write(team(members(10)))
+    c.run("apply", str(c.folder), "--auto-approve")
+    c.write(team(members(6)))
+    breach = "works.team: the plan revokes 4 of 10 members (40% > 30%)"
+    saved = tmp_path / "plan.json"
+    code, out, _ = c.run("plan", str(c.folder), "--format", "json", "--out", str(saved))
+    data = json.loads(out)
+    assert code == 1 and [b[:len(breach)] for b in data["guard_rails"]] == [breach]
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    for fmt, shown in (("text", f"Guard rail: {breach}"),
+                       ("markdown", f"> **⛔ Guard rail:** {breach}"),
+                       ("github", "title=calrecon%3A guard rail::" + breach.replace("%",
+                                                                                    "%25"))):
+        assert shown in c.run("plan", str(c.folder), "--format", fmt)[1], fmt
+        assert shown in c.run("show", str(saved), "--format", fmt)[1], f"show {fmt}"
+    assert f"> **⛔ Guard rail:** {breach}" in summary.read_text()
+    assert json.loads(c.run("show", str(saved), "--format", "json")[1])["guard_rails"] \
+        == data["guard_rails"]
+    # a forced apply of the saved plan still applies it (the rail is not in the fingerprint)
+    code, _, err = c.run("apply", str(saved), "--force", "--auto-approve")
+    assert code == 0 and "Warning (forced)" in err
+
+
 def test_revoking_within_the_threshold_or_below_the_minimum_passes(c: Cli) -> None:
     c.write(team(members(10)))
     c.run("apply", str(c.folder), "--auto-approve")

@@ -29,7 +29,7 @@ def annotation(level: str, message: str, where: tuple[str, int, int] | None = No
     return f"::{level} {','.join(props)}::{text}"
 
 
-def render_plan(plan: dict[str, Any], locate: Locate, breaches: list[str] | None = None) -> str:
+def render_plan(plan: dict[str, Any], locate: Locate) -> str:
     """The changed addresses first (one per line, in a collapsible log group, as every format
     starts with them), then warnings, blocked changes and breaches as annotations, then the
     summary notice."""
@@ -43,7 +43,7 @@ def render_plan(plan: dict[str, Any], locate: Locate, breaches: list[str] | None
             lines.append(annotation("error", f"{change['address']} is blocked: "
                                              f"{change.get('reason', '')}",
                                     locate(change["address"]), title="calrecon: blocked"))
-    for breach in breaches or []:
+    for breach in plan.get("guard_rails", []):
         address = breach.split(":", 1)[0]
         lines.append(annotation("error", breach, locate(address), title="calrecon: guard rail"))
     lines.append(annotation("notice", summary_line(plan), title="calrecon plan"))

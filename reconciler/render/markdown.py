@@ -1,8 +1,9 @@
 """The plan as Markdown for a pull-request comment.
 
-A hidden marker (so a bot can find and update its own comment), a summary line, the changed
-addresses, a table of resources and their actions, then one collapsible section per resource
-with its field changes (as a ``diff`` block) and the exact requests.
+A hidden marker (so a bot can find and update its own comment), a summary line, warnings
+and guard-rail breaches, the changed addresses, a table of resources and their actions, then
+one collapsible section per resource with its field changes (as a ``diff`` block) and the
+exact requests.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def render_plan(plan: dict[str, Any]) -> str:
     lines = [MARKER, f"### calrecon plan: {summary_line(plan)}", ""]
     for warning in plan.get("warnings", []):
         lines += [f"> **Warning:** {_inline(warning)}", ""]
+    for breach in plan.get("guard_rails", []):
+        # first after the title: a reviewer must see why apply will refuse before the detail
+        lines += [f"> **⛔ Guard rail:** {_inline(breach)}", ""]
     changes = plan["changes"]
     if changes:
         lines += ["**Changed addresses**", "", "```", *[c["address"] for c in changes], "```",

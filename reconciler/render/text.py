@@ -29,7 +29,8 @@ COLORS = {"create": "green", "update": "yellow", "delete": "red", "blocked": "ma
 
 
 def render_plan(plan: dict[str, Any], color: bool = False) -> str:
-    """Warnings, changed addresses, every change, notes, then the summary line."""
+    """Warnings, changed addresses, every change, notes, guard-rail breaches, then the
+    summary line."""
     def paint(text: str, action: str) -> str:
         return click.style(text, fg=COLORS[action]) if color else text
 
@@ -49,6 +50,10 @@ def render_plan(plan: dict[str, Any], color: bool = False) -> str:
     for note in plan.get("notes", []):
         lines.append(f"Note: {note}")
     if plan.get("notes"):
+        lines.append("")
+    for breach in plan.get("guard_rails", []):
+        lines.append(paint(f"Guard rail: {breach}", "blocked"))
+    if plan.get("guard_rails"):
         lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines)
