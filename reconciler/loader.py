@@ -120,28 +120,36 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
 
 
 def load(paths: Iterable[str | Path]) -> Loaded:
-    """Load, validate and merge the YAML at ``paths``. Raises ConfigError with every problem."""
+    """Load, validate and merge the YAML at ``paths``. Raises ConfigError with every problem.
+
+    A problem in one entry does not hide the others: each file's valid providers and calendars
+    are still merged and checked against each other, so one run reports everything. Only a
+    check that would be a guess is left out: a calendar whose provider is unreadable (its
+    entry is invalid, or a file could not be read at all) is not checked against it.
+    """
     from reconciler.validate import check_desired  # validate imports loader types
 
     files, problems = discover(paths)
     sources = Sources()
     providers: dict[str, Any] = {}
     calendars: dict[str, Any] = {}
+    unreadable: set[str] = set()  # provider keys whose definition was refused
+    unknown = False  # a file's providers could not be read at all: any key may be there
     for path in files:
         name = str(path)
         data, positions, file_problems = parse_file(path)
         problems.extend(file_problems)
-        if file_problems:
+        if data is None and file_problems:  # not YAML at all: nothing to check further
+            unknown = True
             continue
         doc_sources = Sources({k: Location(name, *v) for k, v in positions.items()})
         by_entry: dict[YamlPath, list[YamlPath]] = {}  # (section, key) -> its paths
         for path_key in doc_sources.locations:
             by_entry.setdefault(path_key[:2], []).append(path_key)
-        try:
-            doc = Document.model_validate(data if data is not None else {})
-        except ValidationError as exc:
-            problems.extend(_problems_from_validation(exc, doc_sources, name))
-            continue
+        doc, refused, entry_problems = _document(data, doc_sources, name)
+        problems.extend(entry_problems)
+        unreadable |= refused
+        unknown |= NO_SECTION in refused
         for section, target, values in (
             ("providers", providers, doc.providers),
             ("calendars", calendars, doc.calendars),
@@ -164,13 +172,56 @@ def load(paths: Iterable[str | Path]) -> Loaded:
                     sources.locations[path_key] = doc_sources.locations[path_key]
                 if here is not None:
                     sources.locations[(section, key)] = here
+    checked = calendars
     if problems:
-        raise ConfigError(problems)
-    desired = Desired(providers=providers, calendars=calendars)
-    problems = check_desired(desired, sources)
+        checked = {k: c for k, c in calendars.items()
+                   if c.provider in providers or not (unknown or c.provider in unreadable)}
+    desired = Desired(providers=providers, calendars=checked)
+    problems.extend(check_desired(desired, sources))
     if problems:
         raise ConfigError(problems)
     return Loaded(desired, sources, tuple(str(f) for f in files))
+
+
+SECTIONS = ("providers", "calendars")
+NO_SECTION = ""  # in the refused keys: the providers section itself could not be read
+
+
+def _document(data: Any, sources: Sources, name: str
+              ) -> tuple[Document, set[str], list[Problem]]:
+    """The file's valid entries, the provider keys refused (:data:`NO_SECTION` when the
+    providers section itself could not be read), and every problem.
+
+    The whole document is validated at once (the common, valid case); when that fails, each
+    entry is validated alone so that the valid ones still take part in the cross-file checks.
+    """
+    try:
+        return Document.model_validate(data if data is not None else {}), set(), []
+    except ValidationError as exc:
+        if not isinstance(data, dict):
+            return Document(), {NO_SECTION}, _problems_from_validation(exc, sources, name)
+    problems: list[Problem] = []
+    refused: set[str] = set()
+    rest = {k: v for k, v in data.items() if k not in SECTIONS or not isinstance(v, dict)}
+    try:
+        Document.model_validate(rest)
+    except ValidationError as exc:
+        problems.extend(_problems_from_validation(exc, sources, name))
+        if "providers" in rest:
+            refused.add(NO_SECTION)
+    kept: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for section in SECTIONS:
+        entries = data.get(section)
+        for key, value in entries.items() if isinstance(entries, dict) else ():
+            try:
+                entry = Document.model_validate({section: {key: value}})
+            except ValidationError as exc:
+                problems.extend(_problems_from_validation(exc, sources, name))
+                if section == "providers":
+                    refused.add(key)
+                continue
+            kept[section][key] = getattr(entry, section)[key]
+    return Document(**kept), refused, problems
 
 
 def parse_file(path: Path) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[Problem]]:
