@@ -74,6 +74,10 @@ class ApiError(ProviderError):
     """The API answered with an error status."""
 
 
+class CredentialsError(ApiError):
+    """The provider refused the credentials: HTTP 401, or a failed login."""
+
+
 class TransportError(ProviderError):
     """No usable HTTP answer: connection refused or dropped, or a timeout."""
 

@@ -43,7 +43,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from reconciler import egress, secrets
-from reconciler.errors import ApiError, ResponseError, TransportError
+from reconciler.errors import ApiError, CredentialsError, ResponseError, TransportError
 from reconciler.pacing import Budget, BudgetExhausted, BudgetSpec, Deadline
 
 log = logging.getLogger("reconciler.http")
@@ -355,8 +355,9 @@ class HttpClient:
         status = response.status_code
         if 300 <= status < 400:
             detail += " (a redirect: calrecon does not follow them; check base_url)"
-        return ApiError(f"{address}: {method} {path} failed with HTTP {status}: {detail}{extra}",
-                        address=address, method=method, path=path, status=status)
+        kind = CredentialsError if status == 401 else ApiError
+        return kind(f"{address}: {method} {path} failed with HTTP {status}: {detail}{extra}",
+                    address=address, method=method, path=path, status=status)
 
 
 def _exception(state: RetryCallState) -> BaseException | None:

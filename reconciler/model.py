@@ -285,6 +285,11 @@ class LineWorksProvider(_Connection):
     )
     safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
 
+    def credentials(self) -> str:
+        """Where the credentials come from, for an error that says they were refused."""
+        return (f"the access token in ${self.token_env} (it must be current and carry the "
+                "'calendar' scope)")
+
 
 class OnlyOfficeProvider(_Connection):
     """An ONLYOFFICE Workspace/Community Server portal.
@@ -299,6 +304,11 @@ class OnlyOfficeProvider(_Connection):
     username_env: EnvVarName = Field(default="ONLYOFFICE_USERNAME")
     password_env: EnvVarName = Field(default="ONLYOFFICE_PASSWORD")
     safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
+
+    def credentials(self) -> str:
+        """Where the credentials come from, for an error that says they were refused."""
+        return (f"the token in ${self.token_env}, or (when that is unset) the user name and "
+                f"password in ${self.username_env} and ${self.password_env}")
 
 
 class CronofyProvider(_Connection):
@@ -315,6 +325,11 @@ class CronofyProvider(_Connection):
         description="The profile calendars are matched in and created in (needed to create).",
     )
     safety: Safety | None = Field(default=None, description="Guard rails for its calendars.")
+
+    def credentials(self) -> str:
+        """Where the credentials come from, for an error that says they were refused."""
+        return (f"the token in ${self.token_env} (a token works only in the data center "
+                f"that issued it; data_center is {self.data_center!r})")
 
     def api_url(self) -> str:
         if self.base_url:

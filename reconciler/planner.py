@@ -25,7 +25,7 @@ from typing import Any
 
 from reconciler import safety
 from reconciler.diff import diff, expand
-from reconciler.errors import CalreconError, IdentityError, PlanError
+from reconciler.errors import CalreconError, CredentialsError, IdentityError, PlanError
 from reconciler.events import canonical_event, search_window, window
 from reconciler.model import Calendar, Desired, State
 from reconciler.plan import Action, Change, FieldChange, Phase, Plan
@@ -160,9 +160,20 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
             on_read(target, live, events)
 
     problems: list[str] = []
+    refused: list[str] = []  # providers whose credentials were refused, one sentence each
     lock = threading.Lock()
 
     def list_calendars(name: str) -> None:
+        """A provider's listing, then its calendars' reads. Refused credentials are collected
+        rather than raised, so that one run names every provider whose token is wrong (each
+        lists first, so all of them are asked before any other read fails the run)."""
+        try:
+            list_and_submit(name)
+        except CredentialsError as exc:
+            with lock:
+                refused.append(f"{exc}\n  check {desired.providers[name].credentials()}")
+
+    def list_and_submit(name: str) -> None:
         provider = providers[name]
         if provider.capabilities.listing_uses_window:
             events = desired_events(desired, name)
@@ -178,7 +189,7 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
         with lock:
             got.listings[name] = refs
             problems.extend(trouble)
-        for target in matched:
+        for target in matched if not refused else ():  # the run fails: read no more
             if target.live_id is not None:
                 tasks.submit(read_calendar, target, lane=name)
             else:
@@ -229,6 +240,8 @@ def fetch(desired: Desired, providers: Mapping[str, Provider], parallelism: int,
                                             load[n], n)):
         tasks.submit(list_calendars, name, lane=name)
     tasks.run()
+    if refused:
+        raise CredentialsError("\n".join(sorted(refused)))
     if problems:
         raise IdentityError("\n".join(sorted(problems)))
     got.targets.sort(key=lambda t: t.key)

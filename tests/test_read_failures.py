@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import ProviderError
+from reconciler.errors import CredentialsError, ProviderError
+from reconciler.loader import load
+from reconciler.planner import make_plan
+from reconciler.providers.registry import build_providers
 from reconciler.sandbox.server import Sandbox
 from tests.conftest import FAST_RETRIES, Driver
 
@@ -103,3 +106,33 @@ def test_a_failed_cronofy_events_page_aborts_the_plan(driver: Driver, sandbox: S
                  "        timezone: UTC\n")
     sandbox.cronofy.script("GET", "/v1/events/pages/", "500", times=None)
     _fails_and_writes_nothing(driver, sandbox, "cronofy", "HTTP 500")
+
+
+def test_every_refused_token_is_reported_at_once_naming_its_variable(
+        driver: Driver, sandbox: Sandbox) -> None:
+    """Three providers, three wrong credentials: one run names all three, each with the
+    environment variable that held it, and reads nothing past the listings."""
+    driver.write("calendars:\n" + "".join(
+        f"  {p}-cal:\n    provider: {p}\n    name: C\n" for p in ("works", "office", "people")))
+    desired = load([driver.folder]).desired
+    urls = {t: e.base_url for t, e in sandbox.endpoints().items()}
+    at_sandbox = {name: config.model_copy(update={"base_url": urls[config.type]})
+                  for name, config in desired.providers.items()}
+    desired = desired.model_copy(update={"providers": at_sandbox})
+    wrong = {"LINEWORKS_TOKEN": "wrong-lw-token", "CRONOFY_TOKEN": "wrong-cronofy-token",
+             "ONLYOFFICE_USERNAME": "admin@sandbox.example",
+             "ONLYOFFICE_PASSWORD": "wrong-password"}
+    providers = build_providers(desired, environ=wrong, policy=FAST_RETRIES)
+    try:
+        with pytest.raises(CredentialsError) as info:
+            make_plan(desired, providers)
+    finally:
+        for provider in providers.values():
+            provider.close()
+    message = str(info.value)
+    assert "works: GET" in message and "HTTP 401" in message
+    assert "check the access token in $LINEWORKS_TOKEN" in message
+    assert "people: GET" in message and "check the token in $CRONOFY_TOKEN" in message
+    assert "login as 'admin@sandbox.example' failed" in message
+    assert "$ONLYOFFICE_USERNAME and $ONLYOFFICE_PASSWORD" in message
+    assert not any(secret in message for secret in wrong.values() if "wrong" in secret)

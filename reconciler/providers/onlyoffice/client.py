@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler import secrets
-from reconciler.errors import ApiError, ResponseError, reading
+from reconciler.errors import ApiError, CredentialsError, ResponseError, reading
 from reconciler.http import TEMPORARY_STATUSES, Answer, HttpClient, RetryPolicy, decode_json
 from reconciler.pacing import BudgetSpec, Deadline
 from reconciler.providers.onlyoffice.envelope import open_envelope
@@ -92,8 +92,9 @@ class OnlyOfficeClient:
             response = anonymous.request("POST", f"{API}/authentication", address="onlyoffice",
                                          json=body)
         except ApiError as exc:
-            raise ApiError(f"onlyoffice: login as {self._username!r} failed with HTTP "
-                           f"{exc.status}: {exc}", status=exc.status) from None
+            # a wrong password is a 500 envelope, not a 401 (providers.md, authentication)
+            raise CredentialsError(f"onlyoffice: login as {self._username!r} failed with HTTP "
+                                   f"{exc.status}: {exc}", status=exc.status) from None
         finally:
             anonymous.close()
         token = unwrap(response, "onlyoffice", "POST", "/authentication")
