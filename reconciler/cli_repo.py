@@ -13,9 +13,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
 from reconciler.errors import CalreconError, ConfigError
-from reconciler.fmt import format_text
+from reconciler.fmt import format_bytes
 from reconciler.importer import import_calendars
-from reconciler.loader import discover, load
+from reconciler.loader import discover, line_col, load
 from reconciler.providers.registry import build_providers
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
@@ -34,16 +34,21 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
         fail("\n".join(str(p) for p in problems))
     unformatted = []
     for path in files:
-        text = path.read_text(encoding="utf-8")
         try:
-            new, notes = format_text(text)
+            raw = path.read_bytes()
+            new, notes = format_bytes(raw)
+        except OSError as exc:
+            fail(f"{path}: cannot read file: {exc.strerror}")
+        except UnicodeDecodeError as exc:
+            line, col = line_col(raw[:exc.start].decode("utf-8", "replace"))
+            fail(f"{path}:{line}:{col}: file is not UTF-8 text")
         except MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
             fail(f"{where}: YAML syntax error: {exc.problem}")
         except YAMLError as exc:
             fail(f"{path}: YAML error: {exc}")
-        if new == text:
+        if new == raw:
             continue
         unformatted.append(path)
         for note in notes:
@@ -51,7 +56,7 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
         if check:
             click.echo(f"would reformat {path}")
         else:
-            path.write_text(new, encoding="utf-8")
+            path.write_bytes(new)
             click.echo(f"reformatted {path}")
     if check and unformatted:
         click.echo(f"{len(unformatted)} file(s) would be reformatted; run 'calrecon fmt'.",

@@ -41,6 +41,23 @@ def _yaml() -> YAML:
     return yaml
 
 
+BOM = "\ufeff"
+
+
+def format_bytes(raw: bytes) -> tuple[bytes, list[str]]:
+    """:func:`format_text` for a file's bytes, keeping what a checkout decides: a UTF-8 byte
+    order mark stays, and so do CRLF line endings (the first line ending found is the file's),
+    so that a Windows checkout does not show every line as changed. Raises
+    UnicodeDecodeError on bytes that are not UTF-8, and what :func:`format_text` raises."""
+    text = raw.decode("utf-8")
+    bom = text.startswith(BOM)
+    text = text.removeprefix(BOM)
+    first = text.find("\n")
+    newline = "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+    new, notes = format_text(text.replace("\r\n", "\n"))
+    return ((BOM if bom else "") + new.replace("\n", newline)).encode(), notes
+
+
 def format_text(text: str) -> tuple[str, list[str]]:
     """(canonical text, notes). Raises ruamel's YAMLError on text that is not YAML."""
     yaml = _yaml()

@@ -239,7 +239,7 @@ def parse_file(path: Path) -> tuple[Any, dict[YamlPath, tuple[int, int]], list[P
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"))
+        line, col = line_col(raw[: exc.start].decode("utf-8", "replace"))
         return None, {}, [Problem(name, line, col, "file is not UTF-8 text")]
     return parse_text(text, name)
 
@@ -256,7 +256,7 @@ def parse_text(text: str, name: str) -> tuple[Any, dict[YamlPath, tuple[int, int
             return None, {}, [Problem(name, 0, 0, message)]
         return None, {}, [Problem(name, mark.line + 1, mark.column + 1, message)]
     except yaml.reader.ReaderError as exc:
-        line, col = _line_col(text[: exc.position])
+        line, col = line_col(text[: exc.position])
         return None, {}, [Problem(name, line, col, f"not YAML text: {exc.reason}")]
     except yaml.YAMLError as exc:
         return None, {}, [Problem(name, 0, 0, f"YAML error: {exc}")]
@@ -393,7 +393,8 @@ def _fmt(part: str | int) -> str:
     return f"[{part}]" if isinstance(part, int) else str(part)
 
 
-def _line_col(prefix: str) -> tuple[int, int]:
+def line_col(prefix: str) -> tuple[int, int]:
+    """The 1-based (line, column) just after ``prefix``, the text before a position."""
     line = prefix.count("\n") + 1
     col = len(prefix) - (prefix.rfind("\n") + 1) + 1
     return line, col
