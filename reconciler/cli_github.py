@@ -48,7 +48,8 @@ def emit_plan(plan: dict[str, Any], sources: Sources) -> None:
     click.echo(github_render.render_plan(plan, locator(sources)), nl=False)
     _github_file("GITHUB_OUTPUT", "".join(f"{key}={value}\n" for key, value in
                                           github_render.outputs(plan).items()))
-    _github_file("GITHUB_STEP_SUMMARY", markdown.render_plan(plan))
+    _github_file("GITHUB_STEP_SUMMARY", markdown.render_comment(
+        plan, markdown.whole_plan_at(summary=False), markdown.SUMMARY_LIMIT, "a job summary"))
 
 
 def _client() -> GitHub:
@@ -95,27 +96,41 @@ def github() -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A plan saved with 'plan --out'.")
 @click.option("--pr", "number", required=True, type=int, help="The pull request's number.")
-def comment(plan_path: Path, number: int) -> None:
+@click.option("--artifact", metavar="NAME", default="",
+              help="The workflow artifact the plan file was uploaded as; a plan too long for a "
+                   "comment points to it.")
+def comment(plan_path: Path, number: int, artifact: str) -> None:
     """Post the plan on the pull request as one comment, updated in place on every push.
 
     The comment is found by a hidden marker. With no changes, no comment is created, but an
-    existing one is updated to say "No changes.".
+    existing one is updated to say "No changes.". A plan longer than GitHub's 65,536
+    characters is cut to its summary and changed addresses, with links to the job summary
+    (from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID) and to --artifact.
     """
     plan = _saved(plan_path)
-    _report(lambda client: upsert_plan_comment(client, number, markdown.render_plan(plan),
-                                               bool(plan["changes"])))
+    body = markdown.render_comment(plan, markdown.whole_plan_at(_run_url(), artifact))
+    _report(lambda client: upsert_plan_comment(client, number, body, bool(plan["changes"])))
 
 
 @github.command()
 @click.option("--plan", "plan_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A plan saved with 'plan --out' by the drift check.")
-def drift(plan_path: Path) -> None:
-    """Open or update the drift issue when the plan has changes; close it when none."""
-    plan = _saved(plan_path)
-    _report(lambda client: sync_drift_issue(client, markdown.render_plan(plan),
-                                            bool(plan["changes"]), _run_url()))
+@click.option("--artifact", metavar="NAME", default="",
+              help="The workflow artifact the plan file was uploaded as; a plan too long for "
+                   "an issue points to it.")
+def drift(plan_path: Path, artifact: str) -> None:
+    """Open or update the drift issue when the plan has changes; close it when none.
 
+    The issue body holds the plan, cut like a pull-request comment when it is too long.
+    """
+    plan = _saved(plan_path)
+    body = markdown.render_comment(plan, markdown.whole_plan_at(_run_url(), artifact),
+                                   DRIFT_BODY_LIMIT, "an issue")
+    _report(lambda client: sync_drift_issue(client, body, bool(plan["changes"]), _run_url()))
+
+
+DRIFT_BODY_LIMIT = markdown.COMMENT_LIMIT - 1_000  # room for the issue's own sentence and link
 
 GUARD_NOTE = (
     "Plan skipped: this pull request changes the providers section ({changes}). A plan "

@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 TOKEN = "ghs_faketoken0123456789"
+BODY_LIMIT = 65_536  # GitHub's "body is too long (maximum is 65536 characters)"
 
 
 class FakeGitHub:
@@ -50,6 +51,12 @@ class FakeGitHub:
             return Response('{"message": "Bad credentials"}', 401)(environ, start_response)
         endpoint, args = self.urls.bind_to_environ(environ).match()
         body = json.loads(request.get_data() or b"null")
+        if isinstance(body, dict) and len(str(body.get("body", ""))) > BODY_LIMIT:
+            refused = {"message": "Validation Failed", "errors": [{
+                "resource": "IssueComment", "code": "custom", "field": "body",
+                "message": f"body is too long (maximum is {BODY_LIMIT} characters)"}]}
+            return Response(json.dumps(refused), 422, mimetype="application/json")(
+                environ, start_response)
         result = getattr(self, f"on_{endpoint}")(request, body, **args)
         status = 201 if request.method == "POST" else 200
         return Response(json.dumps(result), status, mimetype="application/json")(

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reconciler import planfile
 from reconciler.cli import cli
 from reconciler.gitops.api import GitHub
 from reconciler.gitops.sync import DRIFT_LABEL, sync_drift_issue, upsert_plan_comment
+from reconciler.model import Desired
 from reconciler.plan import Action, Change, FieldChange, Phase, Plan
 from reconciler.providers.base import PlannedRequest
 from reconciler.render import github as github_render
 from reconciler.render import markdown
-from tests.fake_github import TOKEN, serve
+from tests.fake_github import BODY_LIMIT, TOKEN, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -131,6 +133,58 @@ def test_github_commands_read_the_actions_environment(tmp_path: Path,
                                catch_exceptions=False)
         assert result.exit_code == 0 and result.stdout.startswith("opened issue")
         assert TOKEN not in result.stdout + result.stderr
+
+
+def five_hundred_changes() -> Plan:
+    """A plan of 500 event updates, each with a long description: about 700 KB of markdown."""
+    plan = Plan()
+    plan.changes = [
+        Change(f"works.team.events.meeting-{i:03d}", "works", "event", Action.UPDATE,
+               Phase.WRITE_EVENTS, (FieldChange("description", "old " * 200, "new " * 200),),
+               (PlannedRequest("PUT", f"/calendars/c1/events/e{i}",
+                               {"description": "new " * 200}),),
+               live_id=f"e{i}")
+        for i in range(500)]
+    return plan
+
+
+def test_a_plan_too_long_for_a_comment_keeps_its_summary_and_addresses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = five_hundred_changes().to_dict()
+    assert len(markdown.render_plan(plan)) > 10 * BODY_LIMIT
+    body = markdown.render_comment(plan, markdown.whole_plan_at(
+        "https://github.com/org/cal/actions/runs/7", "calrecon-plan"))
+    assert len(body.encode("utf-16-le")) // 2 <= markdown.COMMENT_LIMIT
+    assert body.startswith(markdown.MARKER) and "Plan: 0 to create, 500 to update" in body
+    assert all(a in body.splitlines() for a in plan["changed_addresses"])
+    assert "too long for a comment" in body and "left out" in body
+    assert "[job summary](https://github.com/org/cal/actions/runs/7)" in body
+    assert "artifact `calrecon-plan`" in body
+    # past the limit even the addresses are cut, and counted
+    short = markdown.render_comment(plan, limit=8_000)
+    assert len(short) <= 8_000 and short.rstrip().endswith("`</sub>")
+    assert "meeting-499" not in short and "more: see the whole plan." in short
+    # a plan that fits is the whole plan
+    small = every_action_plan().to_dict()
+    assert markdown.render_comment(small) == markdown.render_plan(small)
+    # over the wire: GitHub (here its fake, which refuses a body over the limit) takes it
+    saved = tmp_path / "plan.json"
+    planfile.save(saved, plan, Desired(providers={}, calendars={}), [])
+    with serve() as (fake, url):
+        pr = fake.add_issue("PR", [], pull_request=True)
+        for key, value in (("GITHUB_REPOSITORY", "org/cal"), ("GITHUB_TOKEN", TOKEN),
+                           ("GITHUB_API_URL", url), ("GITHUB_SERVER_URL", "https://github.com"),
+                           ("GITHUB_RUN_ID", "7")):
+            monkeypatch.setenv(key, value)
+        runner = CliRunner()
+        for command in (["comment", "--pr", str(pr)], ["drift"]):
+            result = runner.invoke(cli, ["github", *command, "--plan", str(saved),
+                                         "--artifact", "calrecon-plan"])
+            assert result.exit_code == 0, result.output
+        [comment] = fake.comments.values()
+        [issue] = [i for i in fake.issues.values() if "pull_request" not in i]
+        for posted in (comment["body"], issue["body"]):
+            assert "meeting-499" in posted and "actions/runs/7" in posted
 
 
 def test_plan_format_github_annotates_yaml_lines_and_writes_outputs(
