@@ -19,7 +19,7 @@ import click
 
 from reconciler import cli_progress, planfile, secrets
 from reconciler.apply import ApplyReport, Outcome, apply_plan
-from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
+from reconciler.cli_common import DEFAULT_SANDBOX_STATE, Command, fail
 from reconciler.cli_github import emit_plan, github, print_problems
 from reconciler.cli_repo import fmt, import_
 from reconciler.cli_sandbox import sandbox
@@ -41,6 +41,8 @@ FORMATS = ("text", "markdown", "json", "github")
 DEADLINE_S = 1800.0  # seconds: a full plan, apply and plan of a large tenant on a Free plan
 PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no progress
 PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
+
+RUN_ENVIRONMENT = ("tokens", "CALRECON_ALLOWED_HOSTS", "CALRECON_SANDBOX_STATE")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -189,6 +191,13 @@ def cli() -> None:
     Add --sandbox to plan and apply to try it all against built-in emulators.
 
     Exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode).
+
+    \b
+    Shell completion (commands, options, choices), e.g. in ~/.bashrc:
+      eval "$(_CALRECON_COMPLETE=bash_source calrecon)"
+    zsh: zsh_source in ~/.zshrc; fish: _CALRECON_COMPLETE=fish_source calrecon | source
+
+    Each command's --help ends with the environment variables it reads.
     """
 
 
@@ -213,7 +222,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
                f"provider(s), {cals} calendar(s).")
 
 
-@cli.command()
+@cli.command(cls=Command, environment=(*RUN_ENVIRONMENT, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @run_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -261,7 +270,7 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
         sys.exit(EXIT_CHANGES)
 
 
-@cli.command()
+@cli.command(cls=Command, environment=RUN_ENVIRONMENT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @run_options
 @click.option("--auto-approve", is_flag=True,
@@ -324,9 +333,11 @@ def _saved_plan(paths: tuple[str, ...]) -> planfile.SavedPlan | None:
         fail(str(exc))
 
 
-@cli.command()
+@cli.command(cls=Command, environment=("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"))
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="As for plan: text, markdown, json, or github (annotations, step outputs "
+                   "and the job summary).")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     """Render a plan saved with 'plan --out', in any output format. Reads no live state."""

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from reconciler import planfile
-from reconciler.cli_common import fail
+from reconciler.cli_common import Command, fail
 from reconciler.errors import CalreconError, Problem
 from reconciler.gitops import guard as guard_module
 from reconciler.gitops.api import GitHub
@@ -91,7 +91,8 @@ def github() -> None:
     """Pull-request comments and drift issues, for the GitHub Actions workflows."""
 
 
-@github.command()
+@github.command(cls=Command, environment=("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_API_URL",
+                                     "GITHUB_SERVER_URL", "GITHUB_RUN_ID"))
 @click.option("--plan", "plan_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A plan saved with 'plan --out'.")
@@ -112,7 +113,8 @@ def comment(plan_path: Path, number: int, artifact: str) -> None:
     _report(lambda client: upsert_plan_comment(client, number, body, bool(plan["changes"])))
 
 
-@github.command()
+@github.command(cls=Command, environment=("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_API_URL",
+                                     "GITHUB_SERVER_URL", "GITHUB_RUN_ID"))
 @click.option("--plan", "plan_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A plan saved with 'plan --out' by the drift check.")
@@ -139,7 +141,9 @@ GUARD_NOTE = (
     "and applies as usual; a maintainer can also run the plan by hand.")
 
 
-@github.command()
+@github.command(cls=Command, environment=("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
+                                             "GITHUB_REPOSITORY", "GITHUB_TOKEN",
+                                             "GITHUB_API_URL"))
 @click.option("--base", "base_ref", required=True, metavar="REF",
               help="The pull request's base (a commit, branch or tag) to compare with.")
 @click.option("--pr", "number", type=int, default=None,

@@ -11,7 +11,7 @@ import click
 import yaml
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
+from reconciler.cli_common import DEFAULT_SANDBOX_STATE, Command, fail
 from reconciler.errors import CalreconError, ConfigError
 from reconciler.fmt import format_bytes
 from reconciler.importer import import_calendars
@@ -66,7 +66,8 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
         click.echo(f"{len(files)} file(s) already formatted.")
 
 
-@click.command(name="import")
+@click.command(name="import", cls=Command,
+               environment=("tokens", "CALRECON_ALLOWED_HOSTS", "CALRECON_SANDBOX_STATE"))
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--provider", "provider_name", required=True,
               help="The provider (a name under 'providers' in PATHS) to import from.")
@@ -80,7 +81,8 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--sandbox", is_flag=True, help="Import from the built-in emulators.")
 @click.option("--sandbox-state", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE")
+              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE",
+              help="With --sandbox: the file holding the sandbox's state.")
 def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ...],
             events_from: dt.datetime | None, events_to: dt.datetime | None,
             output: Path | None, force: bool, sandbox: bool, sandbox_state: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli_common import DEFAULT_SANDBOX_STATE, fail
+from reconciler.cli_common import DEFAULT_SANDBOX_STATE, Command, fail
 from reconciler.sandbox.base import Faults
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
@@ -21,7 +21,7 @@ def sandbox() -> None:
     """The built-in loopback emulators of the provider APIs."""
 
 
-@sandbox.command()
+@sandbox.command(cls=Command, environment=("CALRECON_SANDBOX_STATE",))
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE",
               help="State file to load (seeded if missing) and save on exit.")
@@ -83,9 +83,10 @@ def _wait_for_interrupt() -> None:
         time.sleep(3600)
 
 
-@sandbox.command()
+@sandbox.command(cls=Command, environment=("CALRECON_SANDBOX_STATE",))
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE")
+              default=DEFAULT_SANDBOX_STATE, show_default=True, envvar="CALRECON_SANDBOX_STATE",
+              help="The state file to delete.")
 def reset(state: Path) -> None:
     """Forget the sandbox's state: the next --sandbox run starts from the seed again."""
     with contextlib.suppress(FileNotFoundError):

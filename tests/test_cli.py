@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -96,11 +98,68 @@ def test_verbose_logs_requests_without_the_token(runner: CliRunner, state: str) 
     assert "sandbox-lineworks-token" not in err
 
 
-def test_every_command_has_help(runner: CliRunner) -> None:
-    for args in ([], ["validate"], ["plan"], ["apply"], ["schema"], ["sandbox"],
-                 ["sandbox", "serve"], ["sandbox", "reset"]):
-        code, out, _ = run(runner, *args, "--help")
-        assert code == 0 and "Usage: calrecon" in out
+def _commands(group: click.Group, path: tuple[str, ...] = ()
+              ) -> list[tuple[tuple[str, ...], click.Command]]:
+    found: list[tuple[tuple[str, ...], click.Command]] = [(path, group)]
+    for name in group.list_commands(click.Context(group)):
+        command = group.get_command(click.Context(group), name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append(((*path, name), command))
+    return found
+
+
+# What each command reads from the environment, written down here independently of the
+# code that declares it, so that a variable added to one and not the other fails.
+TOKENS = ("LINEWORKS_TOKEN", "ONLYOFFICE_TOKEN", "ONLYOFFICE_USERNAME", "ONLYOFFICE_PASSWORD",
+          "CRONOFY_TOKEN", "CALRECON_ALLOWED_HOSTS", "CALRECON_SANDBOX_STATE")
+GITHUB_RUN = ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_SERVER_URL",
+              "GITHUB_RUN_ID")
+READS = {
+    ("plan",): (*TOKENS, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"),
+    ("apply",): TOKENS,
+    ("import",): TOKENS,
+    ("show",): ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"),
+    ("github", "comment"): GITHUB_RUN,
+    ("github", "drift"): GITHUB_RUN,
+    ("github", "guard"): ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY",
+                          "GITHUB_TOKEN", "GITHUB_API_URL"),
+    ("sandbox", "serve"): ("CALRECON_SANDBOX_STATE",),
+    ("sandbox", "reset"): ("CALRECON_SANDBOX_STATE",),
+}
+
+
+def test_every_command_and_option_has_help_naming_the_environment_it_reads(
+        runner: CliRunner) -> None:
+    commands = _commands(cli)
+    assert len(commands) >= 15
+    for path, command in commands:
+        code, out, _ = run(runner, *path, "--help")
+        assert code == 0 and "Usage: calrecon" in out, path
+        assert command.help, f"{path} has no help text"
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.help, f"calrecon {' '.join(path)} {param.opts[0]} has no help"
+        flat = " ".join(out.split())
+        for name in READS.get(path, ()):
+            assert name in flat, f"calrecon {' '.join(path)} --help does not name {name}"
+        if path and path not in READS and not isinstance(command, click.Group):
+            assert "Environment:" not in out, path
+
+
+def test_shell_completion_completes_commands_options_and_choices() -> None:
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_CALRECON_COMPLETE": "bash_complete", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+        done = subprocess.run([sys.executable, "-m", "reconciler"], env=env,
+                              capture_output=True, text=True, check=True)
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+    assert complete("calrecon pl") == ["plan"]
+    assert "--detailed-exitcode" in complete("calrecon plan --de")
+    assert complete("calrecon plan --format ") == ["text", "markdown", "json", "github"]
+    assert complete("calrecon github d") == ["drift"]
 
 
 def test_sandbox_reset_forgets_state(runner: CliRunner, state: str) -> None:
