@@ -30,7 +30,7 @@ from reconciler.pacing import Deadline
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.providers.base import Provider
-from reconciler.providers.registry import build_providers
+from reconciler.providers.registry import build_providers, sandbox_tenants
 from reconciler.render import json as json_render
 from reconciler.render import markdown, text
 from reconciler.render.github import annotation
@@ -117,7 +117,8 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path, parallelism: 
     box: Sandbox | None = None
     if sandbox:
         try:
-            box = Sandbox(sandbox_state, record_requests=False).start()  # no one reads the log
+            box = Sandbox(sandbox_state, record_requests=False,  # no one reads the log
+                          tenants=sandbox_tenants(desired)).start()
         except SandboxStateError as exc:
             fail(str(exc))
     try:

@@ -16,7 +16,7 @@ from reconciler.errors import CalreconError, ConfigError
 from reconciler.fmt import format_bytes
 from reconciler.importer import import_calendars
 from reconciler.loader import discover, line_col, load
-from reconciler.providers.registry import build_providers
+from reconciler.providers.registry import build_providers, sandbox_tenants
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
 
@@ -117,7 +117,8 @@ def import_(paths: tuple[str, ...], provider_name: str, calendars: tuple[str, ..
     box = None
     try:
         if sandbox:
-            box = Sandbox(sandbox_state, record_requests=False).start()  # no one reads the log
+            box = Sandbox(sandbox_state, record_requests=False,  # no one reads the log
+                          tenants=sandbox_tenants(desired)).start()
         providers = build_providers(desired, sandbox=box.endpoints() if box else None,
                                     names=[provider_name])
         try:

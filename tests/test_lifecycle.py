@@ -305,3 +305,24 @@ def test_apply_reports_all_three_lists_and_progress_lines(c: Cli) -> None:
         f"  c{i:02d}:\n    provider: works\n    name: C{i:02d}\n" for i in range(12)))
     code, _, err = c.run("apply", str(c.folder), "--auto-approve")
     assert code == 0 and "Progress: 12/12 changes done, 0 failed" in err
+
+
+def test_two_tenants_of_one_provider_type_each_get_an_emulator_and_converge(c: Cli) -> None:
+    """Two LINE WORKS providers are two organisations: the same calendar name in each is two
+    calendars, each converging, not one calendar fought over."""
+    c.write("providers:\n  works: {type: lineworks}\n"
+            "  subsidiary: {type: lineworks, token_env: LINEWORKS_SUBSIDIARY_TOKEN}\n"
+            "calendars:\n"
+            "  team:\n    provider: works\n    name: Team\n    description: Head office\n"
+            "  sub-team:\n    provider: subsidiary\n    name: Team\n"
+            "    description: Subsidiary\n")
+    code, out, _ = c.run("plan", str(c.folder))
+    assert code == 0 and "Plan: 2 to create" in out, out
+    assert c.run("apply", str(c.folder), "--auto-approve")[0] == 0
+    code, out, _ = c.run("plan", str(c.folder), "--detailed-exitcode")
+    assert code == 0 and "No changes." in out, out
+    state = json.loads(c.state.read_text())
+    described = {name: [cal["description"] for cal in section["calendars"].values()]
+                 for name, section in state.items() if isinstance(section, dict)
+                 and "calendars" in section and section["calendars"]}
+    assert described == {"lineworks": ["Head office"], "lineworks/subsidiary": ["Subsidiary"]}

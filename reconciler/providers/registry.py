@@ -1,7 +1,9 @@
 """Builds configured providers from the desired state: credentials, base URLs, limits.
 
 The only place that reads tokens from the environment. With ``sandbox`` endpoints given, every
-provider is pointed at its emulator and uses the emulator's token instead.
+provider is pointed at its emulator and uses the emulator's token instead: the first provider
+of each type at that type's emulator, each further one at an emulator of its own
+(:func:`sandbox_tenants`), so that two tenants of one service stay two.
 """
 
 from __future__ import annotations
@@ -25,6 +27,25 @@ class SandboxEndpoint(Protocol):
 
     @property
     def token(self) -> str: ...
+
+
+def tenant_key(provider: str, provider_type: str) -> str:
+    """The sandbox key of a further provider's own emulator (with a '/', which no type name
+    has, so it cannot take a type's place)."""
+    return f"{provider_type}/{provider}"
+
+
+def sandbox_tenants(desired: Desired) -> dict[str, str]:
+    """The sandbox emulators the desired state needs beyond one per type: tenant key ->
+    type, for every provider after the first of its type (in the order the YAML defines
+    them, so that adding a provider never moves an existing one to another emulator)."""
+    seen: set[str] = set()
+    tenants: dict[str, str] = {}
+    for name, config in desired.providers.items():
+        if config.type in seen:
+            tenants[tenant_key(name, config.type)] = config.type
+        seen.add(config.type)
+    return tenants
 
 
 def build_providers(
@@ -54,7 +75,9 @@ def build_providers(
     missing: list[str] = []
     for name in sorted(used):
         config = desired.providers[name]
-        endpoint = sandbox.get(config.type) if sandbox is not None else None
+        endpoint = None
+        if sandbox is not None:
+            endpoint = sandbox.get(tenant_key(name, config.type), sandbox.get(config.type))
         username = password = ""
         if endpoint is not None:
             token, base_url = endpoint.token, endpoint.base_url

@@ -5,6 +5,10 @@ benchmarks use: each emulator gets a free loopback port, all served from one bac
 thread (:mod:`reconciler.sandbox.serving`).
 With a ``state_file``, the state is loaded on start (seeded when the file does not exist yet)
 and written back by :meth:`Sandbox.save`, so plan -> apply -> plan converges across commands.
+
+One emulator per provider type serves the first provider of that type; ``tenants`` adds one
+emulator for each further provider (two LINE WORKS tenants in one YAML are two
+organisations, not one). A tenant starts empty and is saved in the state file under its key.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -56,12 +60,15 @@ class Sandbox:
         rate_limit: int = 240,
         record_requests: bool = True,
         exclusive: bool = True,
+        tenants: Mapping[str, str] | None = None,
     ) -> None:
         """``record_requests=False`` when nobody will read the emulators' request logs (a
         command's own sandbox, ``sandbox serve``): they then stay empty instead of growing
         with every request, and :meth:`request_count` and :meth:`write_count` say 0.
         ``exclusive=False`` for a sandbox that never saves (``sandbox serve --no-save``): it
-        cannot discard another process's writes, so it does not hold the state file."""
+        cannot discard another process's writes, so it does not hold the state file.
+        ``tenants`` maps a key (not a type name) to a provider type: an emulator each, keyed
+        so in :meth:`endpoints` and in the state file."""
         self.state_file = state_file
         self.lineworks = LineWorksEmulator(TOKENS["lineworks"], faults, rate_limit=rate_limit)
         self.onlyoffice = OnlyOfficeEmulator(TOKENS["onlyoffice"], faults)
@@ -69,16 +76,29 @@ class Sandbox:
         self.emulators: dict[str, Emulator] = {"lineworks": self.lineworks,
                                                "onlyoffice": self.onlyoffice,
                                                "cronofy": self.cronofy}
-        for emulator in self.emulators.values():
-            emulator.record_requests = record_requests
-        self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": "", "cronofy": ""}
-        self._server: LoopServer | None = None
-        self._ports: dict[str, int] = {}
+        self._types = {name: name for name in self.emulators}  # emulator key -> its type
         self._seeders: dict[str, Callable[[], None]] = {
             "lineworks": lambda: seed_lineworks(self.lineworks),
             "onlyoffice": lambda: seed_onlyoffice(self.onlyoffice),
             "cronofy": lambda: seed_cronofy(self.cronofy),
         }
+        makers: dict[str, Callable[[], Emulator]] = {
+            "lineworks": lambda: LineWorksEmulator(TOKENS["lineworks"], faults,
+                                                   rate_limit=rate_limit),
+            "onlyoffice": lambda: OnlyOfficeEmulator(TOKENS["onlyoffice"], faults),
+            "cronofy": lambda: CronofyEmulator(TOKENS["cronofy"], faults),
+        }
+        for key, provider_type in (tenants or {}).items():
+            if key in self.emulators:
+                raise ValueError(f"tenant key {key!r} is taken by a provider type")
+            self.emulators[key] = makers[provider_type]()
+            self._types[key] = provider_type
+            self._seeders[key] = lambda: None  # a further tenant starts as an empty one
+        for emulator in self.emulators.values():
+            emulator.record_requests = record_requests
+        self._prefixes = {"lineworks": LINEWORKS_PREFIX, "onlyoffice": "", "cronofy": ""}
+        self._server: LoopServer | None = None
+        self._ports: dict[str, int] = {}
         self._lock: IO[str] | None = None
         self._exclusive = exclusive
         self._loaded: float | None = None  # the state file's mtime when it was read
@@ -126,11 +146,13 @@ class Sandbox:
 
     # -- endpoints ------------------------------------------------------------------------
     def endpoints(self) -> dict[str, Endpoint]:
-        """Base URL and token for every provider type, once started."""
+        """Base URL and token of every emulator, once started: by provider type, and by
+        their keys for the tenants."""
         result: dict[str, Endpoint] = {}
         for name, port in self._ports.items():
-            url = f"http://127.0.0.1:{port}{self._prefixes[name]}"
-            result[name] = Endpoint(url, TOKENS[name])
+            kind = self._types[name]
+            result[name] = Endpoint(f"http://127.0.0.1:{port}{self._prefixes[kind]}",
+                                    TOKENS[kind])
         return result
 
     def request_count(self) -> int:
