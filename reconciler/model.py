@@ -21,8 +21,10 @@ import functools
 import re
 from enum import Enum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -56,6 +58,42 @@ def _credential_variable(name: str) -> str:
 
 EnvVarName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$"),
                        AfterValidator(_credential_variable)]
+
+
+def _api_url(value: str) -> str:
+    """A base URL every request can be built on: http(s), a host, a port in range, no
+    credentials, query or fragment (a path is kept: it prefixes every request's path)."""
+    problem = url_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def url_problem(value: str) -> str:
+    """Why ``value`` is not a usable base URL, "" when it is."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return "contains white space or control characters"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+        httpx.URL(value)  # the parser every request goes through
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme.lower() not in ("https", "http"):
+        return "must start with https:// (or http://)"
+    if not parts.hostname:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    if parts.username is not None or parts.password is not None:
+        return ("must not hold a user name or password (credentials come from the "
+                "environment variables the provider names)")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return "must not have a query or a fragment"
+    return ""
+
+
+ApiUrl = Annotated[str, AfterValidator(_api_url)]
 
 
 class _Strict(BaseModel):
@@ -144,6 +182,18 @@ class Alert(str, Enum):
     DAY_1 = "1d"
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+def in_years(value: dt.date | dt.datetime) -> dt.date | dt.datetime:
+    """``value`` when its year is calendars are kept for; converting a date-time near the
+    ends of Python's range into a zone would overflow, and no service's calendar needs it."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the years calrecon manages "
+                         f"({FIRST_YEAR} to {LAST_YEAR})")
+    return value
+
+
 class Event(_Strict):
     """An event, keyed in its calendar by a stable uid (the YAML key).
 
@@ -191,6 +241,17 @@ class Event(_Strict):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name such as "
                              "Europe/Berlin)") from None
         return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_years(cls, value: dt.date | dt.datetime | None) -> dt.date | dt.datetime | None:
+        return None if value is None else in_years(value)
+
+    @field_validator("skip")
+    @classmethod
+    def _skips_in_years(cls, value: list[dt.date | dt.datetime] | None
+                        ) -> list[dt.date | dt.datetime] | None:
+        return None if value is None else [in_years(v) for v in value]
 
     @field_validator("recurrence")
     @classmethod
@@ -247,6 +308,34 @@ class Calendar(_Strict):
         default=None, description="Events keyed by their stable uid."
     )
     safety: Safety | None = Field(default=None, description="Overrides the provider's guard rails.")
+    @field_validator("id")
+    @classmethod
+    def _usable_id(cls, value: str | None) -> str | None:
+        # The id goes into a request's path (/calendars/{id}): a '/', '?', '#' or '%' would
+        # name another resource or none, '.' and '..' are path steps, and no provider's
+        # calendar id has white space or control characters.
+        if value is None:
+            return None
+        if value in (".", "..") or any(c in "/?#%\\" or c.isspace() or not c.isprintable()
+                                       for c in value):
+            raise ValueError(f"{value!r} is not a calendar id (ids have no white space, "
+                             "control characters, '/', '?', '#', '%' or '\\'); copy it from "
+                             "'calrecon import', or leave id out to match by name")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _no_outer_space(cls, value: str) -> str:
+        # ONLYOFFICE trims a name before it stores it and refuses a blank one (providers.md,
+        # POST calendar); a name the service changes would never match, and be created again
+        # on every apply. The other services refuse blank names too.
+        if not value.strip():
+            raise ValueError("name is blank")
+        if value.strip() != value:
+            raise ValueError(f"name {value!r} starts or ends with white space, which the "
+                             "provider trims or refuses: remove it")
+        return value
+
     prune: bool = Field(
         default=False,
         description="Delete live events that 'events' does not list (within the events' "
@@ -277,7 +366,7 @@ class LineWorksProvider(_Connection):
     token_env: EnvVarName = Field(
         default="LINEWORKS_TOKEN", description="Environment variable holding the access token."
     )
-    base_url: str = Field(
+    base_url: ApiUrl = Field(
         default="https://www.worksapis.com/v1.0", description="API base URL (override for tests)."
     )
     user_id: str = Field(
@@ -299,7 +388,7 @@ class OnlyOfficeProvider(_Connection):
     """
 
     type: Literal["onlyoffice"]
-    base_url: str = Field(description="Portal URL, e.g. https://office.example.com")
+    base_url: ApiUrl = Field(description="Portal URL, e.g. https://office.example.com")
     token_env: EnvVarName = Field(default="ONLYOFFICE_TOKEN")
     username_env: EnvVarName = Field(default="ONLYOFFICE_USERNAME")
     password_env: EnvVarName = Field(default="ONLYOFFICE_PASSWORD")
@@ -319,7 +408,8 @@ class CronofyProvider(_Connection):
     data_center: Literal["us", "au", "ca", "de", "sg", "uk"] = Field(
         default="us", description="Chooses the API host; tokens only work in their own."
     )
-    base_url: str | None = Field(default=None, description="Overrides the data center's URL.")
+    base_url: ApiUrl | None = Field(default=None,
+                                    description="Overrides the data center's URL.")
     profile_id: str | None = Field(
         default=None,
         description="The profile calendars are matched in and created in (needed to create).",
