@@ -198,7 +198,8 @@ def caught(bug: Bug | None, tests: tuple[str, ...], quiet: bool) -> bool:
             if (ROOT / part).exists():
                 shutil.copytree(ROOT / part, tree / part,
                                 ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
-        shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+        for name in ("pyproject.toml", "action.yml", ".pre-commit-hooks.yaml"):
+            shutil.copy(ROOT / name, tree / name)
         if bug is not None:
             plant(bug, tree)
         run = subprocess.run(

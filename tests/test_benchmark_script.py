@@ -81,3 +81,19 @@ def test_runs_must_be_positive(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert run.returncode == 2
     assert "--runs must be at least 1" in run.stderr
+
+
+def test_the_loading_benchmark_measures_whole_processes(tmp_path: Path) -> None:
+    """benchmarks/loading.py: every figure docs/performance.md names, for a small repository
+    (its own validate and fmt --check must succeed on it, or it exits non-zero)."""
+    before = set(Path(tempfile.gettempdir()).glob("calrecon-loading-*"))
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "loading.py"), "--events",
+                          "300", "--calendars", "10", "--runs", "1", "--json"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert set(Path(tempfile.gettempdir()).glob("calrecon-loading-*")) == before
+    figures = json.loads(run.stdout)
+    assert figures["resources"] == 310
+    for step in ("validate", "fmt_check", "csafe_load"):
+        assert figures[f"{step}_s"] > 0 and figures[f"{step}_us_per_resource"] > 0
+    assert figures["fmt_vs_validate"] > 0 and figures["validate_vs_csafe_load"] > 0

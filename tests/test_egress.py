@@ -205,16 +205,26 @@ def test_the_guard_says_why_on_the_plan_comment(repo: Path, tmp_path: Path,
 
 
 def test_the_workflow_guards_its_plan_and_limits_every_job() -> None:
+    """The reusable workflow runs the action in each job with the allow-list; the action
+    guards the providers section before it plans, and every step that sends requests has
+    the allow-list in its environment."""
     import yaml
 
     root = Path(__file__).resolve().parent.parent
     workflow = yaml.safe_load((root / ".github" / "workflows" / "calrecon.yml").read_text())
     jobs = workflow["jobs"]
     for name in ("plan", "apply", "drift"):
-        assert jobs[name]["env"]["CALRECON_ALLOWED_HOSTS"] == "${{ inputs.allowed-hosts }}"
-    steps = jobs["plan"]["steps"]
+        [step] = [s for s in jobs[name]["steps"] if s.get("uses") == "./.calrecon-action"]
+        assert step["with"]["allowed-hosts"] == "${{ inputs.allowed-hosts }}"
+    assert jobs["plan"]["steps"][0]["with"]["fetch-depth"] == 0
+    action = yaml.safe_load((root / "action.yml").read_text())
+    steps = action["runs"]["steps"]
     names = [s.get("name") for s in steps]
     guard, plan = names.index("Guard the providers section"), names.index("Plan")
     assert guard < plan and "calrecon github guard --base" in steps[guard]["run"]
     assert "steps.guard.outputs.providers_changed == 'false'" in steps[plan]["if"]
-    assert steps[0]["with"]["fetch-depth"] == 0
+    assert "head.repo.full_name == github.repository" in steps[plan]["if"]  # no fork plans
+    for step in steps:
+        if any(f"calrecon {verb}" in step.get("run", "") for verb in ("plan", "apply")):
+            assert step["env"]["CALRECON_ALLOWED_HOSTS"] == "${{ inputs.allowed-hosts }}", \
+                step["name"]
