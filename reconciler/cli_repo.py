@@ -15,7 +15,7 @@ from reconciler.cli_common import DEFAULT_SANDBOX_STATE, Command, fail
 from reconciler.errors import CalreconError, ConfigError
 from reconciler.fmt import format_bytes
 from reconciler.importer import import_calendars
-from reconciler.loader import discover, line_col, load
+from reconciler.loader import discover, line_col, load, parse_text
 from reconciler.providers.registry import build_providers, sandbox_tenants
 from reconciler.sandbox.server import Sandbox, SandboxStateError
 
@@ -48,6 +48,8 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
             fail(f"{where}: YAML syntax error: {exc.problem}")
         except YAMLError as exc:
             fail(f"{path}: YAML error: {exc}")
+        except (ValueError, OverflowError) as exc:  # a value ruamel cannot construct
+            fail(_located(path, raw, exc))
         if new == raw:
             continue
         unformatted.append(path)
@@ -64,6 +66,14 @@ def fmt(paths: tuple[str, ...], check: bool) -> None:
         sys.exit(1)
     if not unformatted:
         click.echo(f"{len(files)} file(s) already formatted.")
+
+
+def _located(path: Path, raw: bytes, exc: Exception) -> str:
+    """The loader's located problems for a file fmt could not read (ruamel says what, but
+    not where: a date like 2027-02-30)."""
+    text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    problems = parse_text(text, str(path))[2]
+    return "\n".join(str(p) for p in problems) or f"{path}: cannot read a value: {exc}"
 
 
 @click.command(name="import", cls=Command,

@@ -175,3 +175,21 @@ def test_the_quick_path_takes_a_large_formatted_file(tmp_path: Path) -> None:
                                            "events": events}}})
     quick = fmt_lines.reorder(text, fmt._canonical)
     assert quick is not None and quick[0] == fmt._round_trip(text)[0]
+
+
+HOSTILE = sorted((Path(__file__).resolve().parent / "hostile").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("source", HOSTILE, ids=lambda p: p.name)
+def test_fmt_on_hostile_input_formats_or_says_where(tmp_path: Path, source: Path) -> None:
+    """Every file of the hostile corpus: fmt formats it, or exits 1 naming the file (with a
+    line where there is one), never a traceback, and a file it refuses is left as it was."""
+    path = tmp_path / "c.yaml"
+    path.write_bytes(source.read_bytes())
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        assert f"Error: {path}" in result.stderr
+        assert path.read_bytes() == source.read_bytes()
