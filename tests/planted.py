@@ -207,8 +207,8 @@ def caught(bug: Bug | None, tests: tuple[str, ...], quiet: bool) -> bool:
             cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
             capture_output=True, text=True, check=False)
         unexpected = run.returncode not in (0, 1) or (run.returncode == 0) == (bug is not None)
-        if unexpected and not quiet:
-            print(run.stdout[-3000:], run.stderr[-2000:])
+        if unexpected and (not quiet or bug is None):  # a failed control always says why
+            print(run.stdout[-3000:], run.stderr[-2000:], file=sys.stderr)
         if run.returncode not in (0, 1):
             raise SystemExit(f"pytest could not run the tests (exit {run.returncode})")
         return run.returncode == 1
