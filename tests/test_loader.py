@@ -333,3 +333,22 @@ def test_an_event_key_yaml_does_not_read_as_text_is_refused_at_its_line(
         load([folder])
     assert any(p.line == 8 and "quote it" in p.message for p in info.value.problems), \
         info.value.problems
+
+
+def test_the_collector_is_on_again_after_a_load_good_or_bad(tmp_path: Path) -> None:
+    """The loader pauses the cyclic garbage collector while it builds (a third of its time
+    went to it); a caller gets it back as it was, after a refused file too."""
+    import gc
+
+    assert gc.isenabled()
+    load([write(tmp_path, GOOD, "good.yaml")])
+    assert gc.isenabled()
+    with pytest.raises(ConfigError):
+        load([write(tmp_path, "calendars: [\n", "bad.yaml")])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load([tmp_path / "good.yaml"])
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
