@@ -325,15 +325,12 @@ class Calendar(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _no_outer_space(cls, value: str) -> str:
-        # ONLYOFFICE trims a name before it stores it and refuses a blank one (providers.md,
-        # POST calendar); a name the service changes would never match, and be created again
-        # on every apply. The other services refuse blank names too.
+    def _not_blank(cls, value: str) -> str:
+        # ONLYOFFICE refuses a blank name (providers.md, POST calendar: "Name can't be
+        # empty"), the LINE WORKS and Cronofy emulators do too, and a calendar without a
+        # name could not be matched by one
         if not value.strip():
             raise ValueError("name is blank")
-        if value.strip() != value:
-            raise ValueError(f"name {value!r} starts or ends with white space, which the "
-                             "provider trims or refuses: remove it")
         return value
 
     prune: bool = Field(

@@ -91,6 +91,10 @@ def check_desired(desired: Desired, sources: Sources) -> list[Problem]:
 def _check_calendar(cal: Calendar, kind: str, caps: Capabilities, problem: Report,
                     sources: Sources, base: YamlPath) -> None:
     _limit(problem, ("name",), "name", cal.name, caps.max_name_length, kind)
+    if caps.trims_names and cal.name.strip() != cal.name:
+        # the stored name would differ from the YAML's, never match, and be created again
+        problem(("name",), f"{kind} trims white space around a name, so {cal.name!r} would "
+                "never match the calendar it creates: remove the spaces")
     _limit(problem, ("description",), "description", cal.description,
            caps.max_description_length, kind)
     for field_name in ("description", "public", "members"):

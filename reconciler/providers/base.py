@@ -42,6 +42,7 @@ class Capabilities:
     listing_uses_window: bool = False
     principal_ids: str = ""  # "guid": member and sharing ids must be GUIDs (ONLYOFFICE O6)
     utc_series: bool = True  # False: a series that repeats in UTC is stored in another zone
+    trims_names: bool = False  # True: the service strips white space around a calendar name
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def roles_in_order(self) -> list[Role]:

@@ -33,6 +33,7 @@ CAPABILITIES = Capabilities(
                             "skip", "alert", "sharing"}),
     principal_ids="guid",
     utc_series=False,
+    trims_names=True,  # POST and PUT calendar trim the name (providers.md, POST calendar)
     # POST icsevent with eventUid upserts by UID across the whole portal: a uid used in two
     # calendars would move one event back and forth between them.
     event_uid_scope="provider",
