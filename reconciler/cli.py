@@ -24,7 +24,7 @@ from reconciler.cli_github import emit_plan, github, print_problems
 from reconciler.cli_repo import fmt, import_
 from reconciler.cli_sandbox import sandbox
 from reconciler.errors import CalreconError, ConfigError
-from reconciler.loader import Loaded, Sources, load
+from reconciler.loader import Loaded, load
 from reconciler.model import Desired, json_schema
 from reconciler.pacing import Deadline
 from reconciler.plan import Plan
@@ -35,6 +35,7 @@ from reconciler.render import json as json_render
 from reconciler.render import markdown, text
 from reconciler.render.github import annotation
 from reconciler.sandbox.server import Sandbox, SandboxStateError
+from reconciler.sources import Sources
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
 FORMATS = ("text", "markdown", "json", "github")

@@ -19,10 +19,10 @@ from reconciler.errors import CalreconError, Problem
 from reconciler.gitops import guard as guard_module
 from reconciler.gitops.api import GitHub
 from reconciler.gitops.sync import sync_drift_issue, upsert_plan_comment
-from reconciler.loader import Sources
 from reconciler.render import github as github_render
 from reconciler.render import markdown
 from reconciler.render.markdown import MARKER
+from reconciler.sources import Sources
 
 
 def locator(sources: Sources) -> github_render.Locate:

@@ -16,8 +16,8 @@ Contract of :func:`load`:
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Problem
 from reconciler.model import PROVIDER_TYPES, Desired, Document
+from reconciler.sources import Location, Sources, YamlPath
+from reconciler.validate import check_desired
 
 # libyaml's scanner (PyYAML's C binding) is ~10x faster than the pure-Python one, with the
 # same nodes and marks; the pure loader stays the fallback where libyaml is not built in.
@@ -35,44 +37,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 
-YamlPath = tuple[str | int, ...]
 STR_TAG = "tag:yaml.org,2002:str"
-
-
-@dataclass(frozen=True)
-class Location:
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
-
-
-@dataclass
-class Sources:
-    """Where each value of the merged desired state was written, keyed by its path.
-
-    Paths are tuples as pydantic reports them: ``("calendars", "team", "members", 0, "role")``.
-    """
-
-    locations: dict[YamlPath, Location] = field(default_factory=dict)
-
-    def locate(self, path: Sequence[str | int]) -> Location | None:
-        """The location of ``path``, or of its nearest written ancestor."""
-        key = tuple(path)
-        while True:
-            if key in self.locations:
-                return self.locations[key]
-            if not key:
-                return None
-            key = key[:-1]
-
-    def problem(self, path: Sequence[str | int], message: str, fallback: str = "") -> Problem:
-        loc = self.locate(path)
-        if loc is None:
-            return Problem(fallback, 0, 0, message)
-        return Problem(loc.file, loc.line, loc.col, message)
 
 
 @dataclass(frozen=True)
@@ -141,8 +106,6 @@ def load(paths: Iterable[str | Path]) -> Loaded:
 
 
 def _load(paths: Iterable[str | Path]) -> Loaded:
-    from reconciler.validate import check_desired  # validate imports loader types
-
     files, problems = discover(paths)
     sources = Sources()
     providers: dict[str, Any] = {}

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 
 from reconciler.errors import Problem
 from reconciler.events import to_zone
-from reconciler.loader import Sources
 from reconciler.model import GUID, Calendar, Desired, Event, Member, State
 from reconciler.providers.base import Capabilities
 from reconciler.recurrence import is_occurrence
+from reconciler.sources import Sources, YamlPath
 
-YamlPath = tuple[str | int, ...]
 UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
                        "Etc/Zulu", "Zulu", "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0",
                        "Etc/GMT-0", "GMT0", "GMT+0", "GMT-0", "Etc/Greenwich", "Greenwich"})
