@@ -170,3 +170,17 @@ def settled_until(rule: str, start: str, zone: str) -> str:
         stamp = last.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.timezone.utc).strftime(
             "%Y%m%dT%H%M%SZ")
     return ";".join(f"{k}={stamp if k == 'UNTIL' else v}" for k, v in parts.items())
+
+
+def occurrences(rule: str, start: dt.datetime, since: dt.datetime, until: dt.datetime,
+                limit: int) -> list[dt.datetime]:
+    """The starts of the series' occurrences from ``since`` to ``until`` (inclusive), at most
+    ``limit`` of them: wall times in the series' zone, like ``start`` (naive)."""
+    first = start.replace(tzinfo=None)
+    found: list[dt.datetime] = []
+    for when in rrulestr(_floating_until(rule), dtstart=first, cache=False).xafter(
+            since.replace(tzinfo=None), inc=True):
+        if when > until.replace(tzinfo=None) or len(found) == limit:
+            break
+        found.append(when)
+    return found

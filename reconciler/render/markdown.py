@@ -1,15 +1,18 @@
 """The plan as Markdown for a pull-request comment.
 
 A hidden marker (so a bot can find and update its own comment), a summary line, warnings
-and guard-rail breaches, the changed addresses, a table of resources and their actions, then
-one collapsible section per resource with its field changes (as a ``diff`` block) and the
-exact requests.
+and guard-rail breaches, the changed addresses, a table of resources and their actions, a
+Mermaid picture of the occurrences each calendar's event changes move
+(:mod:`reconciler.render.mermaid`), then one collapsible section per resource with its field
+changes (as a ``diff`` block) and the exact requests.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from reconciler.render import mermaid
+from reconciler.render.picture import pictures
 from reconciler.render.text import field_line, request_line, summary_line
 
 MARKER = "<!-- calrecon-plan -->"
@@ -32,6 +35,7 @@ def render_plan(plan: dict[str, Any]) -> str:
             lines.append(f"| {ICONS[c['action']]} | `{c['address']}` | {c['kind']} | "
                          f"{_code(c.get('live_id'))} |")
         lines.append("")
+        lines += mermaid.blocks(pictures(plan))
         for c in changes:
             lines += _details(c)
     for note in plan.get("notes", []):

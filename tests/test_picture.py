@@ -1,0 +1,144 @@
+"""The picture of moved occurrences: which occurrences a plan moves, adds, removes and
+skips, drawn as Mermaid gantt blocks that keep to the grammar and that no summary can break.
+
+The Mermaid text is checked by a parser of the subset calrecon emits (written from Mermaid's
+gantt syntax: ``gantt``, ``title``, ``dateFormat``, ``axisFormat``, ``todayMarker``,
+``section`` and ``name :tags, start, length`` tasks), not by Mermaid itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler.cli import cli
+from reconciler.render import markdown, mermaid
+from reconciler.render.picture import pictures
+from reconciler.sandbox.server import Sandbox
+
+TAG = r"(done|crit|active|milestone)"
+TASK = re.compile(rf"    (?P<name>[^:#;%`\n]+) :(?P<tags>{TAG}(, {TAG})*), "
+                  r"(?P<start>\d{4}-\d\d-\d\d \d\d:\d\d), (?P<length>\d+[md])\Z")
+SECTION = re.compile(r"    section [^:#;%`\n]+\Z")
+
+
+def parse(source: str) -> list[tuple[str, str, dt.datetime, str]]:
+    """(section, tags, start, length) of every task; AssertionError on anything outside
+    the subset."""
+    lines = source.split("\n")
+    assert lines[0] == "gantt", lines[0]
+    assert re.fullmatch(r"    title [^:#;%`\n]+", lines[1]), lines[1]
+    assert lines[2:5] == ["    dateFormat YYYY-MM-DD HH:mm", "    axisFormat %a %d %b",
+                          "    todayMarker off"]
+    tasks, section = [], None
+    for line in lines[5:]:
+        if line.startswith("    section "):
+            assert SECTION.fullmatch(line), line
+            section = line.removeprefix("    section ")
+            continue
+        match = TASK.fullmatch(line)
+        assert match and section is not None, line
+        start = dt.datetime.strptime(match["start"], "%Y-%m-%d %H:%M")
+        tasks.append((section, match["tags"], start, match["length"]))
+    return tasks
+
+
+def event_change(action: str, live: dict[str, Any] | None, fields: dict[str, Any],
+                 address: str = "works.team.events.sync") -> dict[str, Any]:
+    return {"address": address, "provider": "works", "kind": "event", "action": action,
+            "live_id": "e1" if live else None, "live": live, "requests": [],
+            "fields": [{"path": k, "before": (live or {}).get(k), "after": v}
+                       for k, v in fields.items()]}
+
+
+WEEKLY = {"summary": "Weekly sync", "all_day": False, "start": "2027-03-01T09:00:00",
+          "end": "2027-03-01T10:00:00", "timezone": "Asia/Tokyo",
+          "recurrence": "FREQ=WEEKLY;COUNT=6"}
+
+
+def drawn(*changes: dict[str, Any]) -> list[tuple[str, str, dt.datetime, str]]:
+    [picture] = pictures({"changes": list(changes)})
+    return parse(mermaid.gantt(picture))
+
+
+def test_a_moved_series_shows_its_old_occurrences_removed_and_its_new_ones_added() -> None:
+    tasks = drawn(event_change("update", WEEKLY, {"start": "2027-03-02T10:00:00",
+                                                   "end": "2027-03-02T11:00:00"}))
+    before = [(t, s) for sec, t, s, _ in tasks if sec.endswith("(before)")]
+    after = [(t, s) for sec, t, s, _ in tasks if sec.endswith("(after)")]
+    assert before[:3] == [("crit", dt.datetime(2027, 3, d, 9)) for d in (1, 8, 15)]
+    assert after[:3] == [("active", dt.datetime(2027, 3, d, 10)) for d in (2, 9, 16)]
+    assert all(length == "60m" for *_, length in tasks)
+
+
+def test_a_skipped_date_is_a_milestone_and_the_rest_is_kept() -> None:
+    tasks = drawn(event_change("update", WEEKLY, {"skip": ["2027-03-08T09:00:00"]}))
+    after = {s: t for sec, t, s, _ in tasks if sec.endswith("(after)")}
+    assert after[dt.datetime(2027, 3, 8, 9)] == "crit, milestone"
+    assert after[dt.datetime(2027, 3, 1, 9)] == after[dt.datetime(2027, 3, 15, 9)] == "done"
+    before = {s: t for sec, t, s, _ in tasks if sec.endswith("(before)")}
+    assert before.pop(dt.datetime(2027, 3, 8, 9)) == "crit"  # the one that goes away
+    assert set(before.values()) == {"done"}
+
+
+def test_created_and_deleted_events_have_one_side_each() -> None:
+    created = drawn(event_change("create", None, {"summary": "Kick-off", "all_day": True,
+                                                  "start": "2027-04-05", "end": "2027-04-06"},
+                                 address="works.team.events.kickoff"))
+    assert [(sec, t, length) for sec, t, _, length in created] == [
+        ("Kick-off (after)", "active", "2d")]
+    deleted = drawn(event_change("delete", WEEKLY, {}))
+    assert {sec for sec, *_ in deleted} == {"Weekly sync (before)"}
+    assert {t for _, t, *_ in deleted} == {"crit"}
+
+
+def test_changes_that_move_nothing_draw_nothing() -> None:
+    plan = {"changes": [event_change("update", WEEKLY, {"summary": "Renamed"}),
+                        {"address": "works.team", "kind": "calendar", "action": "update",
+                         "fields": [], "live": {}, "requests": []}]}
+    assert pictures(plan) == []
+
+
+HOSTILE = ["```", "a: b", "# not a comment", "<script>alert(1)</script>", "line\nbreak",
+           "%% directive", "x; y", "`code`", "\u2028sep", "tab\there", "café 😀"]
+
+
+@given(summary=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=80)))
+def test_no_summary_can_break_out_of_the_block(summary: str) -> None:
+    change = event_change("update", {**WEEKLY, "summary": summary},
+                          {"start": "2027-03-02T10:00:00", "end": "2027-03-02T11:00:00"})
+    [picture] = pictures({"changes": [change]})
+    source = mermaid.gantt(picture)
+    assert "```" not in source and "<" not in source
+    parse(source)  # every line still in the grammar
+    assert re.fullmatch(r"[\w .,\-()/'+…]*", mermaid.label(summary))
+
+
+def test_the_markdown_plan_of_a_moved_series_has_its_picture(tmp_path: Path) -> None:
+    """Over the wire: apply a weekly series to the sandbox, move it, plan as markdown."""
+    state = tmp_path / "state.json"
+    Sandbox(state, seed=False).save()
+    folder = tmp_path / "yaml"
+    folder.mkdir()
+    body = ("providers:\n  works: {type: lineworks}\ncalendars:\n  team:\n    provider: works\n"
+            "    name: Team\n    events:\n      sync:\n        summary: 'Weekly: sync `#1`'\n"
+            "        start: 2027-03-01T09:00:00\n        end: 2027-03-01T10:00:00\n"
+            "        timezone: Asia/Tokyo\n        recurrence: FREQ=WEEKLY;COUNT=6\n")
+    (folder / "c.yaml").write_text(body)
+    run = CliRunner()
+    sandbox = ["--sandbox", "--sandbox-state", str(state)]
+    assert run.invoke(cli, ["apply", str(folder), *sandbox, "--auto-approve"]).exit_code == 0
+    (folder / "c.yaml").write_text(body.replace("01T09", "02T10").replace("01T10", "02T11"))
+    result = run.invoke(cli, ["plan", str(folder), *sandbox, "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    source = result.stdout.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+    tasks = parse(source)
+    assert ("Weekly sync 1 (before)", "crit", dt.datetime(2027, 3, 1, 9), "60m") in tasks
+    assert ("Weekly sync 1 (after)", "active", dt.datetime(2027, 3, 2, 10), "60m") in tasks
+    assert markdown.MARKER in result.stdout
