@@ -31,6 +31,7 @@ from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.providers.base import Provider
 from reconciler.providers.registry import build_providers, sandbox_tenants
+from reconciler.render import html as html_render
 from reconciler.render import json as json_render
 from reconciler.render import markdown, text
 from reconciler.render.github import annotation
@@ -38,7 +39,8 @@ from reconciler.sandbox.server import Sandbox, SandboxStateError
 from reconciler.sources import Sources
 
 EXIT_ERROR, EXIT_CHANGES = 1, 2
-FORMATS = ("text", "markdown", "json", "github")
+FORMATS = ("text", "markdown", "json", "github", "html", "svg")
+PLAIN = ("text", "markdown")  # the formats whose renderer leaves the last newline to echo
 DEADLINE_S = 1800.0  # seconds: a full plan, apply and plan of a large tenant on a Free plan
 PROGRESS_FROM = 10  # changes: below this an apply is quick enough to need no progress
 PROGRESS_EVERY_S = 5.0  # seconds between progress lines when stderr is not a terminal
@@ -138,7 +140,12 @@ def _session(desired: Desired, sandbox: bool, sandbox_state: Path, parallelism: 
 
 
 def _render(plan: dict[str, Any], fmt: str, color: bool) -> str:
-    """text, markdown or json (github output needs the YAML's locations: see emit_plan)."""
+    """text, markdown, json, html or svg (github output needs the YAML's locations: see
+    emit_plan)."""
+    if fmt == "html":
+        return html_render.render_html(plan)
+    if fmt == "svg":
+        return html_render.render_svg_document(plan)
     if fmt == "markdown":
         return markdown.render_plan(plan)
     if fmt == "json":
@@ -229,7 +236,9 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @run_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, markdown for a pull-request comment, json for programs, "
-                   "github for workflow annotations, step outputs and the job summary.")
+                   "github for workflow annotations, step outputs and the job summary, html "
+                   "for one self-contained page with drawings of the moved occurrences, svg "
+                   "for the drawings alone.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also save the plan to this file, for 'calrecon apply FILE' later.")
 @click.option("--detailed-exitcode", is_flag=True,
@@ -258,7 +267,7 @@ def plan(paths: tuple[str, ...], sandbox: bool, sandbox_state: Path, parallelism
     if fmt == "github":
         emit_plan(data, loaded.sources)
     else:
-        click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt != "json")
+        click.echo(_render(data, fmt, _use_color(no_color)), nl=fmt in PLAIN)
     if out is not None:
         planfile.save(out, data, loaded.desired, list(targets))
         again = f"calrecon apply {out}" + (
@@ -338,8 +347,8 @@ def _saved_plan(paths: tuple[str, ...]) -> planfile.SavedPlan | None:
 @cli.command(cls=Command, environment=("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"))
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="As for plan: text, markdown, json, or github (annotations, step outputs "
-                   "and the job summary).")
+              help="As for plan: text, markdown, json, github (annotations, step outputs "
+                   "and the job summary), html (a self-contained page) or svg (its drawings).")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     """Render a plan saved with 'plan --out', in any output format. Reads no live state."""
@@ -350,7 +359,7 @@ def show(plan_file: Path, fmt: str, no_color: bool) -> None:
     if fmt == "github":
         emit_plan(saved.plan, Sources())  # a saved plan has no YAML locations
     else:
-        click.echo(_render(saved.plan, fmt, _use_color(no_color)), nl=fmt != "json")
+        click.echo(_render(saved.plan, fmt, _use_color(no_color)), nl=fmt in PLAIN)
 
 
 @cli.command()

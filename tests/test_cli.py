@@ -158,7 +158,8 @@ def test_shell_completion_completes_commands_options_and_choices() -> None:
         return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
     assert complete("calrecon pl") == ["plan"]
     assert "--detailed-exitcode" in complete("calrecon plan --de")
-    assert complete("calrecon plan --format ") == ["text", "markdown", "json", "github"]
+    assert complete("calrecon plan --format ") == ["text", "markdown", "json", "github",
+                                                   "html", "svg"]
     assert complete("calrecon github d") == ["drift"]
 
 

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
+from reconciler.render import html as html_render
 from reconciler.render import markdown, mermaid
 from reconciler.render.picture import pictures
 from reconciler.sandbox.server import Sandbox
@@ -142,3 +148,89 @@ def test_the_markdown_plan_of_a_moved_series_has_its_picture(tmp_path: Path) -> 
     assert ("Weekly sync 1 (before)", "crit", dt.datetime(2027, 3, 1, 9), "60m") in tasks
     assert ("Weekly sync 1 (after)", "active", dt.datetime(2027, 3, 2, 10), "60m") in tasks
     assert markdown.MARKER in result.stdout
+
+
+# -- the HTML page and the SVG drawing ------------------------------------------------------
+
+
+class _Page(HTMLParser):
+    """Collects tags and text; a page for reviewers holds no script and loads nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.links += [v or "" for k, v in attrs if k in ("src", "href", "xlink:href")]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def moved_plan(summary: str) -> dict[str, Any]:
+    change = event_change("update", {**WEEKLY, "summary": summary},
+                          {"start": "2027-03-02T10:00:00", "end": "2027-03-02T11:00:00"})
+    return {"changes": [change], "summary": {"create": 0, "update": 1, "delete": 0,
+                                             "blocked": 0},
+            "warnings": [], "guard_rails": ["works.team: <b>too many</b>"], "notes": [],
+            "fingerprint": "0" * 64}
+
+
+@given(summary=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60)))
+def test_the_html_page_escapes_every_summary_and_loads_nothing(summary: str) -> None:
+    page = _Page()
+    page.feed(html_render.render_html(moved_plan(summary)))
+    page.close()
+    assert "script" not in page.tags and "b" not in page.tags  # user text stays text
+    assert page.links == []  # self-contained: nothing to fetch
+    assert "svg" in page.tags and page.tags.count("rect") >= 6  # 3 before, 3 after, legend
+    assert "Guard rail: works.team: <b>too many</b>" in "".join(page.text)
+
+
+@given(summary=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=60)))
+def test_the_svg_is_well_formed_xml_with_a_bar_per_occurrence(summary: str) -> None:
+    root = ElementTree.fromstring(html_render.render_svg_document(moved_plan(summary)))
+    ns = "{http://www.w3.org/2000/svg}"
+    fills = [r.get("fill") for r in root.iter(f"{ns}rect")]
+    # the window holds 4 weeks: 3 occurrences before (removed), 3 after (added), + legend
+    assert fills.count(html_render.FILLS["removed"]) == 3 + 1
+    assert fills.count(html_render.FILLS["added"]) == 3 + 1
+
+
+def test_show_writes_the_page_and_a_browser_opens_it(tmp_path: Path) -> None:
+    """``show --format html`` of a saved plan; headless Chromium loads it and draws the
+    drawing (skipped where no Chromium is installed: .ci/run installs Debian's)."""
+    state = tmp_path / "state.json"
+    Sandbox(state, seed=False).save()
+    folder = tmp_path / "yaml"
+    folder.mkdir()
+    body = ("providers:\n  works: {type: lineworks}\ncalendars:\n  team:\n    provider: works\n"
+            "    name: Team\n    events:\n      sync:\n        summary: '<script>x()</script>'\n"
+            "        start: 2027-03-01T09:00:00\n        end: 2027-03-01T10:00:00\n"
+            "        timezone: Asia/Tokyo\n        recurrence: FREQ=WEEKLY;COUNT=6\n")
+    (folder / "c.yaml").write_text(body)
+    run = CliRunner()
+    sandbox = ["--sandbox", "--sandbox-state", str(state)]
+    assert run.invoke(cli, ["apply", str(folder), *sandbox, "--auto-approve"]).exit_code == 0
+    (folder / "c.yaml").write_text(body.replace("01T09", "02T10").replace("01T10", "02T11"))
+    saved = tmp_path / "plan.json"
+    assert run.invoke(cli, ["plan", str(folder), *sandbox, "--out", str(saved)]).exit_code == 0
+    result = run.invoke(cli, ["show", str(saved), "--format", "html"])
+    assert result.exit_code == 0 and result.stdout.startswith("<!DOCTYPE html>")
+    assert "<script>" not in result.stdout and "&lt;script&gt;" in result.stdout
+    page = tmp_path / "plan.html"
+    page.write_text(result.stdout)
+    svg = run.invoke(cli, ["show", str(saved), "--format", "svg"])
+    ElementTree.fromstring(svg.stdout)
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(b)), None)
+    if browser is None:  # .ci/run installs Debian's chromium where it can
+        pytest.skip("no Chromium here to open the page with")
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "<svg" in done.stdout and "&lt;script&gt;x()&lt;/script&gt;" in done.stdout
