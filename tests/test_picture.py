@@ -9,6 +9,7 @@ gantt syntax: ``gantt``, ``title``, ``dateFormat``, ``axisFormat``, ``todayMarke
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 import subprocess
@@ -234,3 +235,69 @@ def test_show_writes_the_page_and_a_browser_opens_it(tmp_path: Path) -> None:
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<svg" in done.stdout and "&lt;script&gt;x()&lt;/script&gt;" in done.stdout
+
+
+MERMAID = Path(__file__).resolve().parent / "mermaid" / "node_modules" / "mermaid" / "dist" \
+    / "mermaid.min.js"
+
+
+def test_mermaid_itself_renders_every_picture(tmp_path: Path) -> None:
+    """The blocks for created, moved, skipped and deleted occurrences, and for hostile
+    summaries, rendered by Mermaid in headless Chromium: each draws without an error.
+    Skipped without Chromium, or without Mermaid (.ci/run installs both: Mermaid from the
+    npm registry into tests/mermaid/)."""
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(b)), None)
+    if browser is None or not MERMAID.exists():
+        pytest.skip("needs Chromium and 'npm install --prefix tests/mermaid'")
+    plans = [
+        [event_change("update", WEEKLY, {"start": "2027-03-02T10:00:00",
+                                         "end": "2027-03-02T11:00:00"})],
+        [event_change("update", WEEKLY, {"skip": ["2027-03-08T09:00:00"]})],
+        [event_change("create", None, {"summary": "Kick-off", "all_day": True,
+                                       "start": "2027-04-05", "end": "2027-04-06"})],
+        [event_change("delete", WEEKLY, {})],
+        [event_change("update", {**WEEKLY, "summary": s},
+                      {"recurrence": "FREQ=DAILY;COUNT=40"}, address=f"works.t.events.e{i}")
+         for i, s in enumerate(HOSTILE)],
+    ]
+    sources = [mermaid.gantt(p) for changes in plans for p in pictures({"changes": changes})]
+    assert len(sources) == 5
+    assert render_with_mermaid(browser, sources, tmp_path) == ["OK"] * len(sources)
+
+
+def render_with_mermaid(browser: str, sources: list[str], folder: Path) -> list[str]:
+    """Mermaid's verdict on each source: OK, or its error."""
+    blocks = "".join(f'<pre class="src">{html_render.escape(s)}</pre>' for s in sources)
+    page = folder / "render.html"
+    page.write_text(
+        f'<!DOCTYPE html><html><body>{blocks}<div id="out">pending</div>'
+        f'<script src="{MERMAID.as_uri()}"></script><script>'
+        "mermaid.initialize({startOnLoad: false});"
+        "const out = [];"
+        "Promise.all([...document.querySelectorAll('pre.src')].map((el, i) =>"
+        "  mermaid.render('g' + i, el.textContent).then("
+        "    r => out[i] = r.svg.includes('Syntax error') ? 'ERROR' : 'OK',"
+        "    e => out[i] = 'FAILED ' + e))).then("
+        "  () => document.getElementById('out').textContent = 'DONE ' + out.join(';'));"
+        "</script></body></html>")
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--allow-file-access-from-files", "--virtual-time-budget=20000",
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                          timeout=180, check=False)
+    result = re.search(r'id="out">DONE ([^<]*)<', done.stdout)
+    assert result, (done.stdout[-1000:], done.stderr[-2000:])
+    return html.unescape(result[1]).split(";")
+
+
+def test_the_mermaid_check_can_fail(tmp_path: Path) -> None:
+    """The check above would see a block Mermaid refuses (a date that does not exist)."""
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(b)), None)
+    if browser is None or not MERMAID.exists():
+        pytest.skip("needs Chromium and 'npm install --prefix tests/mermaid'")
+    [picture] = pictures({"changes": [event_change("delete", WEEKLY, {})]})
+    good = mermaid.gantt(picture)
+    bad = good.replace("2027-03-08 09:00", "2027-13-45 09:00")
+    verdicts = render_with_mermaid(browser, [good, bad], tmp_path)
+    assert verdicts[0] == "OK" and verdicts[1].startswith("FAILED"), verdicts
