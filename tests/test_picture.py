@@ -105,6 +105,19 @@ def test_created_and_deleted_events_have_one_side_each() -> None:
     assert {t for _, t, *_ in deleted} == {"crit"}
 
 
+def test_every_event_of_a_calendar_is_drawn_in_the_one_zone_its_title_names() -> None:
+    berlin = {**WEEKLY, "summary": "Berlin stand-up", "timezone": "Europe/Berlin"}
+    [picture] = pictures({"changes": [
+        event_change("update", WEEKLY, {"start": "2027-03-02T10:00:00",
+                                        "end": "2027-03-02T11:00:00"}),
+        event_change("delete", berlin, {}, address="works.team.events.berlin")]})
+    assert picture.zone == "Asia/Tokyo"
+    tasks = parse(mermaid.gantt(picture))
+    berlin_starts = [s for sec, _, s, _ in tasks if sec.startswith("Berlin")]
+    # 09:00 in Berlin (UTC+1 in early March) is 17:00 in Tokyo (UTC+9)
+    assert berlin_starts[:2] == [dt.datetime(2027, 3, 1, 17), dt.datetime(2027, 3, 8, 17)]
+
+
 def test_changes_that_move_nothing_draw_nothing() -> None:
     plan = {"changes": [event_change("update", WEEKLY, {"summary": "Renamed"}),
                         {"address": "works.team", "kind": "calendar", "action": "update",

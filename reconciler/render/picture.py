@@ -109,8 +109,8 @@ def _picture(address: str, rows: list[tuple[dict[str, Any], dict[str, Any] | Non
         value = change.get("live") or {}
         summary = next((f["after"] for f in change["fields"] if f["path"] == "summary"
                         and f["after"]), value.get("summary") or change["address"])
-        window_before = _in_window(before, since, until)
-        window_after = _in_window(after, since, until)
+        window_before = _in_window(before, since, until, zone)
+        window_after = _in_window(after, since, until, zone)
         shape = after or before
         picture.events.append(EventRows(
             change["address"], str(summary), shape is not None and shape.all_day,
@@ -127,6 +127,7 @@ class _Series:
     rule: str = ""
     skip: frozenset[dt.datetime] = frozenset()
     all_day: bool = False
+    zone: str = "UTC"  # the zone its wall times are in (a series repeats in its own zone)
 
     def starts(self, since: dt.datetime, until: dt.datetime, limit: int) -> list[dt.datetime]:
         if not self.rule:
@@ -145,10 +146,11 @@ def _series(value: dict[str, Any] | None, zone: str) -> _Series | None:
     else:
         end = _wall(value.get("end") or value["start"], value.get("timezone") or zone)
         length = max(end - start, dt.timedelta(minutes=15))
-    skips = frozenset(_wall(s, value.get("timezone") or zone) if len(str(s)) > 10
+    own = value.get("timezone") or zone
+    skips = frozenset(_wall(s, own) if len(str(s)) > 10
                       else dt.datetime.combine(dt.date.fromisoformat(str(s)), start.time())
                       for s in value.get("skip") or [])
-    return _Series(start, length, str(value.get("recurrence") or ""), skips, all_day)
+    return _Series(start, length, str(value.get("recurrence") or ""), skips, all_day, own)
 
 
 def _wall(text: Any, zone: str) -> dt.datetime:
@@ -174,15 +176,29 @@ def _first_difference(before: _Series | None, after: _Series | None) -> dt.datet
     return min(after.skip ^ before.skip, default=since)
 
 
-def _in_window(series: _Series | None, since: dt.datetime, until: dt.datetime
+def _in_window(series: _Series | None, since: dt.datetime, until: dt.datetime, zone: str
                ) -> list[Occurrence]:
+    """The series' occurrences in the window, as wall times in the picture's ``zone`` (an
+    all-day event's dates stay dates: they are the same days in every zone)."""
     if series is None:
         return []
+    shift = not series.all_day and series.zone != zone
     found = []
-    for start in series.starts(since, until, MAX_OCCURRENCES):
+    for start in series.starts(since - dt.timedelta(days=1), until + dt.timedelta(days=1),
+                               MAX_OCCURRENCES + 2):
         state = "skipped" if start in series.skip else "kept"
-        found.append(Occurrence(start, start + series.length, state))
+        begin, end = start, start + series.length
+        if shift:
+            begin, end = (_moved(t, series.zone, zone) for t in (begin, end))
+        if since <= begin <= until:
+            found.append(Occurrence(begin, end, state))
     return found[:MAX_OCCURRENCES]
+
+
+def _moved(wall: dt.datetime, source: str, target: str) -> dt.datetime:
+    """A wall time in ``source`` as the wall time in ``target`` at the same instant."""
+    return wall.replace(tzinfo=ZoneInfo(source)).astimezone(ZoneInfo(target)).replace(
+        tzinfo=None)
 
 
 def _states(mine: Iterable[Occurrence], other: Iterable[Occurrence], differs: str
