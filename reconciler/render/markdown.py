@@ -75,8 +75,8 @@ def render_comment(plan: dict[str, Any], whole_at: str = "", limit: int = COMMEN
         return whole
     changes = plan["changes"]
     cut = (f"> **The plan is too long for {what}** ({_length(whole):,} characters; GitHub "
-           f"allows {limit:,}), so each change's fields and requests are left out here. The "
-           f"whole plan is in {whole_at or whole_plan_at()}.")
+           f"allows {limit:,}), so the pictures and each change's fields and requests are "
+           f"left out here. The whole plan is in {whole_at or whole_plan_at()}.")
     head = [*_head(plan), cut, ""]
     tail = [f"<sub>fingerprint `{plan.get('fingerprint', '')[:16]}`</sub>"]
     budget = limit - _length("\n".join([*head, *tail])) - 200  # 200: the fences and counts
