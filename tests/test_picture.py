@@ -118,6 +118,17 @@ def test_every_event_of_a_calendar_is_drawn_in_the_one_zone_its_title_names() ->
     assert berlin_starts[:2] == [dt.datetime(2027, 3, 1, 17), dt.datetime(2027, 3, 8, 17)]
 
 
+def test_a_picture_draws_a_bounded_number_of_events_and_counts_the_rest() -> None:
+    changes = [event_change("update", WEEKLY, {"start": "2027-03-02T10:00:00",
+                                               "end": "2027-03-02T11:00:00"},
+                            address=f"works.team.events.e{i:02d}") for i in range(15)]
+    [picture] = pictures({"changes": changes})
+    assert len(picture.events) == 12 and picture.left_out == 3
+    source = mermaid.gantt(picture)
+    assert source.endswith("    section 3 more events not drawn")
+    assert len(parse(source)) == 12 * 6  # three occurrences before and three after each
+
+
 def test_changes_that_move_nothing_draw_nothing() -> None:
     plan = {"changes": [event_change("update", WEEKLY, {"summary": "Renamed"}),
                         {"address": "works.team", "kind": "calendar", "action": "update",

@@ -95,8 +95,10 @@ def _picture(address: str, rows: list[tuple[dict[str, Any], dict[str, Any] | Non
                                              dict[str, Any] | None]]) -> CalendarPicture:
     zone = next((v["timezone"] for _, b, a in rows for v in (a, b)
                  if v and v.get("timezone")), "UTC")
+    # Only the events drawn are expanded: a plan of thousands of changes draws twelve, and
+    # expanding every series would cost its markdown seconds.
     series = [(change, _series(before, zone), _series(after, zone))
-              for change, before, after in rows]
+              for change, before, after in rows[:MAX_EVENTS]]
     firsts = [_first_difference(b, a) for _, b, a in series]
     first = min((f for f in firsts if f is not None), default=None)
     if first is None:
@@ -105,7 +107,7 @@ def _picture(address: str, rows: list[tuple[dict[str, Any], dict[str, Any] | Non
                                 dt.time())
     until = since + dt.timedelta(weeks=WEEKS)
     picture = CalendarPicture(address, zone, since, until)
-    for change, before, after in series[:MAX_EVENTS]:
+    for change, before, after in series:
         value = change.get("live") or {}
         summary = next((f["after"] for f in change["fields"] if f["path"] == "summary"
                         and f["after"]), value.get("summary") or change["address"])
@@ -116,7 +118,7 @@ def _picture(address: str, rows: list[tuple[dict[str, Any], dict[str, Any] | Non
             change["address"], str(summary), shape is not None and shape.all_day,
             _states(window_before, window_after, "removed") if before else None,
             _states(window_after, window_before, "added") if after else None))
-    picture.left_out = max(0, len(series) - MAX_EVENTS)
+    picture.left_out = max(0, len(rows) - MAX_EVENTS)
     return picture
 
 
