@@ -100,6 +100,9 @@ def test_created_and_deleted_events_have_one_side_each() -> None:
                                  address="works.team.events.kickoff"))
     assert [(sec, t, length) for sec, t, _, length in created] == [
         ("Kick-off (after)", "active", "2d")]
+    [picture] = pictures({"changes": [event_change(
+        "create", None, {"summary": "Kick-off", "all_day": True, "start": "2027-04-05"})]})
+    assert mermaid.gantt(picture).split("\n")[1] == "    title works.team (all-day events)"
     deleted = drawn(event_change("delete", WEEKLY, {}))
     assert {sec for sec, *_ in deleted} == {"Weekly sync (before)"}
     assert {t for _, t, *_ in deleted} == {"crit"}

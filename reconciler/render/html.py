@@ -111,7 +111,9 @@ def _svg_body(picture: CalendarPicture) -> tuple[str, int]:
             for version, occurrences in (("before", event.before), ("after", event.after))
             if occurrences is not None]
     height = HEAD_H + ROW_H * len(rows) + 46
-    out = [f'<text x="4" y="14">times in {escape(picture.zone)}</text>']
+    when = "all-day events" if all(e.all_day for e in picture.events) \
+        else f"times in {picture.zone}"
+    out = [f'<text x="4" y="14">{escape(when)}</text>']
     for d in range(days + 1):
         x = LABEL_W + d * DAY_W
         day = picture.since + dt.timedelta(days=d)

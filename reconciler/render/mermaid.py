@@ -33,8 +33,10 @@ def label(text: str, limit: int = 60) -> str:
 
 def gantt(picture: CalendarPicture) -> str:
     """The Mermaid source (without the fence) of one calendar's picture."""
+    when = "all-day events" if all(e.all_day for e in picture.events) \
+        else f"times in {label(picture.zone)}"
     lines = ["gantt",
-             f"    title {label(picture.address, 80)} (times in {label(picture.zone)})",
+             f"    title {label(picture.address, 80)} ({when})",
              "    dateFormat YYYY-MM-DD HH:mm",
              "    axisFormat %a %d %b",
              "    todayMarker off"]
