@@ -154,14 +154,15 @@ def test_no_summary_can_break_out_of_the_block(summary: str) -> None:
     assert re.fullmatch(r"[\w .,\-()/'+…]*", mermaid.label(summary))
 
 
-def test_the_markdown_plan_of_a_moved_series_has_its_picture(tmp_path: Path) -> None:
-    """Over the wire: apply a weekly series to the sandbox, move it, plan as markdown."""
+def moved_on_the_sandbox(tmp_path: Path, summary: str) -> tuple[CliRunner, Path, list[str]]:
+    """A weekly series applied to a fresh sandbox, then moved in its YAML (not applied):
+    the runner, the YAML folder and the sandbox options."""
     state = tmp_path / "state.json"
     Sandbox(state, seed=False).save()
     folder = tmp_path / "yaml"
     folder.mkdir()
     body = ("providers:\n  works: {type: lineworks}\ncalendars:\n  team:\n    provider: works\n"
-            "    name: Team\n    events:\n      sync:\n        summary: 'Weekly: sync `#1`'\n"
+            f"    name: Team\n    events:\n      sync:\n        summary: '{summary}'\n"
             "        start: 2027-03-01T09:00:00\n        end: 2027-03-01T10:00:00\n"
             "        timezone: Asia/Tokyo\n        recurrence: FREQ=WEEKLY;COUNT=6\n")
     (folder / "c.yaml").write_text(body)
@@ -169,6 +170,12 @@ def test_the_markdown_plan_of_a_moved_series_has_its_picture(tmp_path: Path) -> 
     sandbox = ["--sandbox", "--sandbox-state", str(state)]
     assert run.invoke(cli, ["apply", str(folder), *sandbox, "--auto-approve"]).exit_code == 0
     (folder / "c.yaml").write_text(body.replace("01T09", "02T10").replace("01T10", "02T11"))
+    return run, folder, sandbox
+
+
+def test_the_markdown_plan_of_a_moved_series_has_its_picture(tmp_path: Path) -> None:
+    """Over the wire: apply a weekly series to the sandbox, move it, plan as markdown."""
+    run, folder, sandbox = moved_on_the_sandbox(tmp_path, "Weekly: sync `#1`")
     result = run.invoke(cli, ["plan", str(folder), *sandbox, "--format", "markdown"])
     assert result.exit_code == 0, result.output
     source = result.stdout.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
@@ -231,19 +238,7 @@ def test_the_svg_is_well_formed_xml_with_a_bar_per_occurrence(summary: str) -> N
 def test_show_writes_the_page_and_a_browser_opens_it(tmp_path: Path) -> None:
     """``show --format html`` of a saved plan; headless Chromium loads it and draws the
     drawing (skipped where no Chromium is installed: .ci/run installs Debian's)."""
-    state = tmp_path / "state.json"
-    Sandbox(state, seed=False).save()
-    folder = tmp_path / "yaml"
-    folder.mkdir()
-    body = ("providers:\n  works: {type: lineworks}\ncalendars:\n  team:\n    provider: works\n"
-            "    name: Team\n    events:\n      sync:\n        summary: '<script>x()</script>'\n"
-            "        start: 2027-03-01T09:00:00\n        end: 2027-03-01T10:00:00\n"
-            "        timezone: Asia/Tokyo\n        recurrence: FREQ=WEEKLY;COUNT=6\n")
-    (folder / "c.yaml").write_text(body)
-    run = CliRunner()
-    sandbox = ["--sandbox", "--sandbox-state", str(state)]
-    assert run.invoke(cli, ["apply", str(folder), *sandbox, "--auto-approve"]).exit_code == 0
-    (folder / "c.yaml").write_text(body.replace("01T09", "02T10").replace("01T10", "02T11"))
+    run, folder, sandbox = moved_on_the_sandbox(tmp_path, "<script>x()</script>")
     saved = tmp_path / "plan.json"
     assert run.invoke(cli, ["plan", str(folder), *sandbox, "--out", str(saved)]).exit_code == 0
     result = run.invoke(cli, ["show", str(saved), "--format", "html"])
