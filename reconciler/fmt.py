@@ -123,61 +123,31 @@ def _round_trip(text: str) -> tuple[str, list[str]]:
     yaml = _yaml()
     data = yaml.load(text)
     notes: list[str] = []
-    if isinstance(data, CommentedMap):
-        _order(data, list(Document.model_fields), notes, "top level")
-        for section, fields in (("providers", PROVIDER_FIELDS), ("calendars", None)):
-            block = data.get(section)
-            if isinstance(block, CommentedMap):
-                _order(block, sorted(block, key=str), notes, section)
-                for key, value in block.items():
-                    if isinstance(value, CommentedMap):
-                        if fields is not None:
-                            _order_provider(value, notes, f"{section}.{key}")
-                        else:
-                            _order_calendar(value, notes, f"{section}.{key}")
+    _reorder(data, (), notes, set())
     out = io.StringIO()
     yaml.dump(data, out)
     return out.getvalue(), _notes(text, notes)
 
 
-def _order_provider(value: CommentedMap, notes: list[str], where: str) -> None:
-    _order(value, PROVIDER_FIELDS, notes, where)
-    _order_safety(value, notes, where)
-
-
-def _order_calendar(value: CommentedMap, notes: list[str], where: str) -> None:
-    _order(value, list(Calendar.model_fields), notes, where)
-    _order_safety(value, notes, where)
-    _order_members(value.get("members"), notes, f"{where}.members")
-    events = value.get("events")
-    if isinstance(events, CommentedMap):
-        _order(events, sorted(events, key=str), notes, f"{where}.events")
-        for uid, event in events.items():
-            if isinstance(event, CommentedMap):
-                _order(event, list(Event.model_fields), notes, f"{where}.events.{uid}")
-                _order_members(event.get("sharing"), notes, f"{where}.events.{uid}.sharing")
-
-
-def _order_safety(value: CommentedMap, notes: list[str], where: str) -> None:
-    safety = value.get("safety")
-    if isinstance(safety, CommentedMap):
-        _order(safety, list(Safety.model_fields), notes, f"{where}.safety")
-
-
-def _order_members(items: Any, notes: list[str], where: str) -> None:
-    if isinstance(items, CommentedSeq):
-        for i, member in enumerate(items):
-            if isinstance(member, CommentedMap):
-                _order(member, list(Member.model_fields), notes, f"{where}[{i}]")
-
-
-def _order(mapping: CommentedMap, order: list[str], notes: list[str], where: str) -> None:
-    """Reorder ``mapping`` in place: keys in ``order`` first, in that order, then the rest."""
-    rank = {key: i for i, key in enumerate(order)}
-    keys = list(mapping)
-    wanted = sorted(keys, key=lambda k: (rank.get(str(k), len(rank)), keys.index(k)))
-    if wanted == keys:
+def _reorder(node: Any, path: fmt_lines.Path, notes: list[str], seen: set[int]) -> None:
+    """Put every mapping below ``node`` in :func:`_canonical` order, in place (the order the
+    quick path gives, from the same rule), parents before children; ``notes`` gets each
+    moved mapping's name. A node reached again through an alias is walked once (``seen``):
+    an alias bomb would otherwise take exponential time."""
+    if id(node) in seen:
         return
-    for key in wanted:
-        mapping.move_to_end(key)
-    notes.append(where)
+    seen.add(id(node))
+    if isinstance(node, CommentedMap):
+        keys = list(node)
+        names = [str(k) for k in keys]
+        wanted = _canonical(path, names)
+        if wanted is not None and wanted != names:
+            by_name = dict(zip(names, keys, strict=True))
+            for name in wanted:
+                node.move_to_end(by_name[name])
+            notes.append(_where(path))
+        for key, value in node.items():
+            _reorder(value, (*path, str(key)), notes, seen)
+    elif isinstance(node, CommentedSeq):
+        for i, item in enumerate(node):
+            _reorder(item, (*path, str(i)), notes, seen)
