@@ -122,14 +122,17 @@ def _picture(address: str, rows: list[tuple[dict[str, Any], dict[str, Any] | Non
     return picture
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Series:
-    start: dt.datetime = dt.datetime(2000, 1, 1)
-    length: dt.timedelta = dt.timedelta(hours=1)
-    rule: str = ""
-    skip: frozenset[dt.datetime] = frozenset()
-    all_day: bool = False
-    zone: str = "UTC"  # the zone its wall times are in (a series repeats in its own zone)
+    """One version of an event: its first start, length, rule ("" for one occurrence),
+    skipped starts, and the zone its wall times are in (a series repeats in its own)."""
+
+    start: dt.datetime
+    length: dt.timedelta
+    rule: str
+    skip: frozenset[dt.datetime]
+    all_day: bool
+    zone: str
 
     def starts(self, since: dt.datetime, until: dt.datetime, limit: int) -> list[dt.datetime]:
         if not self.rule:
